@@ -1,0 +1,124 @@
+"""Condition on evidence: ``pm.observe`` on the evidence's ancestral model, then a real sampler.
+
+Only the evidence's ancestral set (observed variables and everything with a
+claim path into them) carries information from the evidence; every other
+parameter keeps its prior. That part is built as a single system, observed with
+``pm.observe`` and sampled: NUTS for continuous parameters and PyMC's
+binary Gibbs steps for gates and latent events (``sampler="pymc"``), or nutpie
+after ``pymc_extras.marginalize`` removed every binary latent
+(``sampler="nutpie"``, only when nothing has to be recovered from the marginals).
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+
+import arviz as az
+import numpy as np
+import pymc as pm
+
+from forecast.compile import Numbers, ancestral_set, build
+from forecast.spec.resolve import Resolved
+
+log = logging.getLogger(__name__)
+
+RHAT_MAX, ESS_MIN = 1.01, 400
+
+
+@dataclass
+class Posterior:
+    theta: dict[str, np.ndarray]  # random parameters of the ancestral set, (T,)
+    states: dict[str, np.ndarray]  # states of the ancestral set, observed ones included, (T,)
+    idata: az.InferenceData | None
+    diagnostics: dict = field(default_factory=dict)
+
+
+def health(idata: az.InferenceData | None, sampler: str) -> dict:
+    """R-hat, bulk and tail ESS, divergences, and plain-word warnings."""
+    if idata is None or not len(idata.posterior.data_vars):
+        return {"method": "exact", "warnings": []}
+    summ = az.summary(idata, kind="diagnostics")
+    div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
+    d = {
+        "method": f"MCMC ({sampler})",
+        "chains": int(idata.posterior.sizes["chain"]),
+        "draws": int(idata.posterior.sizes["draw"]),
+        "r_hat_max": float(np.nanmax(summ["r_hat"])) if len(summ) else 1.0,
+        "ess_bulk_min": float(np.nanmin(summ["ess_bulk"])) if len(summ) else float("nan"),
+        "ess_tail_min": float(np.nanmin(summ["ess_tail"])) if len(summ) else float("nan"),
+        "divergences": div,
+    }
+    warn = []
+    if d["r_hat_max"] > RHAT_MAX:
+        worst = summ["r_hat"].idxmax()
+        warn.append(f"R-hat {d['r_hat_max']:.3f} > {RHAT_MAX} ({worst}): chains disagree; draw more")
+    if d["ess_bulk_min"] < ESS_MIN or d["ess_tail_min"] < ESS_MIN:
+        warn.append(f"effective sample size below {ESS_MIN} (bulk {d['ess_bulk_min']:.0f}, tail {d['ess_tail_min']:.0f})")
+    if div:
+        warn.append(f"{div} divergent transitions: the posterior is hard to explore; results may be biased")
+    d["warnings"] = warn
+    return d
+
+
+def sample_posterior(
+    r: Resolved,
+    numbers: Numbers,
+    draws: int,
+    *,
+    seed: int = 0,
+    chains: int = 2,
+    tune: int = 1000,
+    sampler: str = "pymc",
+    progress: bool = False,
+) -> Posterior:
+    """Sample P(parameters, ancestral states | evidence); ``draws`` in total over chains."""
+    targets = {o.variable for o in r.evidence}
+    nodes = ancestral_set(r, targets)
+    system = build(r, numbers, nodes=nodes)
+    observed = pm.observe(system.model, system.evidence)
+    latent = [v.name for v in observed.free_RVs]
+    if not latent:  # everything fixed: the evidence only fixes states
+        T = draws
+        return Posterior({}, {s: np.full(T, system.evidence[s]) for s in system.states if s in system.evidence}, None)
+    per_chain = -(-draws // chains)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if sampler == "nutpie":
+            idata = _nutpie(observed, per_chain, tune, chains, seed, progress)
+        else:
+            with observed:
+                idata = pm.sample(
+                    draws=per_chain,
+                    tune=tune,
+                    chains=chains,
+                    cores=1,
+                    random_seed=seed,
+                    progressbar=progress,
+                    compute_convergence_checks=False,
+                )
+    post = idata.posterior
+    flat = lambda name: post[name].values.reshape(-1)[:draws]  # noqa: E731
+    theta = {p: flat(p) for p in system.params if p in post}
+    states = {}
+    for s in system.states:
+        if s in system.evidence:
+            states[s] = np.full(draws, system.evidence[s])
+        elif s in post:
+            states[s] = flat(s)
+    return Posterior(theta, states, idata, health(idata, sampler))
+
+
+def _nutpie(model: pm.Model, draws: int, tune: int, chains: int, seed: int, progress: bool) -> az.InferenceData:
+    import nutpie
+    discrete = [v for v in model.free_RVs if v.type.dtype.startswith("int")]
+    if discrete:
+        # marginalize() would remove them, but pymc-extras 0.10 cannot recover a
+        # latent whose dependent is itself marginalised, and we report them all.
+        raise NotImplementedError(
+            f"nutpie needs a model without binary latents; this one has {len(discrete)} "
+            "(claim gates or unobserved events): use sampler='pymc'"
+        )
+    compiled = nutpie.compile_pymc_model(model)
+    return nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed, progress_bar=progress)

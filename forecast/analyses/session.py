@@ -1,0 +1,222 @@
+"""Runs, posteriors and what-ifs of one model, reusing compiled functions.
+
+A :class:`Session` holds one model file, its sources folder and the chosen prior
+set. ``run`` gives a :class:`Result`: per-draw outcomes for every variable and
+question (one value per parameter draw), from which summaries, what-if
+differences and reports are computed.
+
+What-if semantics
+-----------------
+* ``do`` (an intervention, ``pm.do``): the parameter draws stay those of the
+  baseline (prior, or posterior given all evidence); the intervened variables
+  are fixed and everything downstream of them is simulated again. Evidence on
+  the intervened variables and their descendants is set aside (it describes
+  the world the intervention replaces). Differences are paired draw by draw.
+* prior changes (``--set``, another prior set): without evidence the same
+  compiled functions are fed new hyperparameters and the same seed (common
+  random numbers); with evidence the posterior is sampled again.
+* ``observe``: more evidence, a new posterior.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass, field, replace
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+
+from forecast.analyses.engine import Engine
+from forecast.analyses.posterior import Posterior, sample_posterior
+from forecast.compile import Numbers, descendants
+from forecast.spec import load_model, load_prior_set, resolve
+from forecast.spec.errors import Problem, SpecError
+from forecast.spec.resolve import Resolved
+
+log = logging.getLogger(__name__)
+PACKAGES = ("forecast", "pymc", "pytensor", "pymc-extras", "arviz", "numpy", "preliz", "nutpie")
+
+
+def sha256(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def versions() -> dict[str, str]:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+@dataclass
+class Result:
+    """Per-draw outcomes of one run: ``outcomes[v]`` and ``outcomes["q:<id>"]`` have shape (T,)."""
+
+    resolved: Resolved
+    outcomes: dict[str, np.ndarray]
+    credence_post: dict[str, float] | None
+    do: dict[str, float]
+    observed: tuple[str, ...]
+    diagnostics: dict
+    manifest: dict
+    posterior: Posterior | None = field(default=None, repr=False)
+
+    @property
+    def draws(self) -> int:
+        return len(next(iter(self.outcomes.values())))
+
+
+def check_assignments(r: Resolved, values: dict[str, float], origin: str) -> list[Problem]:
+    problems = []
+    for vid, value in values.items():
+        if vid not in r.variables:
+            from forecast.spec.errors import did_you_mean
+
+            problems.append(Problem(origin, vid, "not a variable of the model" + did_you_mean(vid, r.variables)))
+        elif r.variables[vid].kind == "event" and value not in (0, 1):
+            problems.append(Problem(origin, vid, f"an event takes true/false (1/0), not {value!r}"))
+        elif not 0.0 <= float(value) <= 1.0:
+            problems.append(Problem(origin, vid, f"an index level must lie in [0, 1], not {value!r}"))
+    return problems
+
+
+class Session:
+    """One model, sources folder and prior set; runs share compiled functions.
+
+    Parameters
+    ----------
+    model
+        Path (or name under ``models/``) of the model file.
+    priors
+        Prior set path (or name under ``priors/``); ``None`` for the package defaults.
+    sets
+        ``--set`` overrides, ``{"claims.c1.credence": "0.3"}``.
+    sources
+        Folder of the source texts (checks every locator); optional.
+    draws
+        Parameter draws (forward) or posterior draws over all chains.
+    """
+
+    def __init__(
+        self,
+        model: str | Path,
+        priors: str | Path | None = None,
+        sets: dict[str, str] | None = None,
+        sources: str | Path | None = None,
+        *,
+        draws: int = 2000,
+        seed: int = 0,
+        sampler: str = "pymc",
+        chains: int = 2,
+        tune: int = 1000,
+        progress: bool = False,
+    ):
+        from forecast.spec.load import find_file
+
+        self.model_path = find_file(model, "models")
+        self.model = load_model(self.model_path)
+        self.sources = sources
+        self.priors_path, self.sets = priors, dict(sets or {})
+        self.draws, self.seed, self.sampler, self.chains, self.tune = int(draws), int(seed), sampler, chains, tune
+        self.progress = progress
+        self.baseline = self.resolve()
+        self._engines: list[Engine] = []
+        self._posteriors: dict[tuple, Posterior] = {}
+
+    def resolve(self, priors=..., sets: dict | None = None, observe: dict | None = None) -> Resolved:
+        """Resolve the model under a prior set (default: the session's) and extra overrides."""
+        path = self.priors_path if priors is ... else priors
+        ps = load_prior_set(path, {**self.sets, **(sets or {})})
+        r = resolve(self.model, ps, sources_dir=self.sources)
+        if observe:
+            problems = check_assignments(r, observe, "--observe")
+            if problems:
+                raise SpecError(problems)
+            r = resolve(self.model, ps, observe=observe)
+        return r
+
+    def engine(self, numbers: Numbers, r: Resolved) -> Engine:
+        for e in self._engines:
+            if e.accepts(numbers):
+                return e
+        e = Engine(r, self.draws)
+        self._engines.append(e)
+        return e
+
+    def posterior(self, r: Resolved, numbers: Numbers) -> Posterior:
+        key = (tuple(sorted(numbers.hyper_values().items())), r.evidence)
+        if key not in self._posteriors:
+            log.info("sampling the posterior given %d observations", len(r.evidence))
+            self._posteriors[key] = sample_posterior(
+                r, numbers, self.draws, seed=self.seed, chains=self.chains, tune=self.tune,
+                sampler=self.sampler, progress=self.progress,
+            )
+        return self._posteriors[key]
+
+    def run(self, r: Resolved | None = None, do: dict[str, float] | None = None) -> Result:
+        """Forward simulation (no evidence) or posterior (evidence), with optional interventions."""
+        r = r or self.baseline
+        do = {k: float(v) for k, v in (do or {}).items()}
+        problems = check_assignments(r, do, "--do")
+        if problems:
+            raise SpecError(problems)
+        numbers = Numbers.of(r)
+        eng = self.engine(numbers, r)
+        theta = eng.sample_theta(numbers, self.seed)
+        post, fixed, cred_post = None, {}, None
+        if r.evidence:
+            post = self.posterior(r, numbers)
+            theta.update(post.theta)
+            cut = descendants(r, do)
+            fixed = {v: x for v, x in post.states.items() if v not in cut}
+            cred_post = {
+                c: float(post.theta[f"gate__{c}"].mean()) if f"gate__{c}" in post.theta else numbers.credence[c]
+                for c in r.claims
+            }
+        out = eng.simulate(theta, fixed=fixed, do=do, seed=self.seed + 1)
+        for q in r.model.questions:
+            if q.threshold is None:
+                out[f"q:{q.id}"] = out[q.variable]
+            else:
+                out[f"q:{q.id}"] = eng.exceed(out, theta, q.variable, q.threshold)
+        outcomes = {k: v for k, v in out.items() if not k.startswith("eta__")}
+        diag = dict(post.diagnostics) if post else {"method": "forward simulation (independent draws)", "warnings": []}
+        diag.update(draws=self.draws, worlds_per_draw=eng.R, compiles=eng.compiles)
+        return Result(r, outcomes, cred_post, do, tuple(sorted(fixed)), diag, self.manifest(r, do), post)
+
+    def with_priors(self, priors=..., sets: dict | None = None, observe: dict | None = None) -> Resolved:
+        return self.resolve(priors, sets, observe)
+
+    def manifest(self, r: Resolved, do: dict[str, float]) -> dict:
+        return {
+            "model": str(self.model_path),
+            "model_sha256": sha256(self.model_path),
+            "prior_files": {f: sha256(f) for f in r.priors.files},
+            "sets": self.sets,
+            "observe": {o.variable: o.value for o in r.evidence if o.id.startswith("observe_")},
+            "do": do,
+            "seed": self.seed,
+            "draws": self.draws,
+            "sampler": self.sampler,
+            "versions": versions(),
+            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        }
+
+
+def scenario_resolved(session: Session, name: str) -> tuple[Resolved, dict[str, float]]:
+    """The resolved spec and interventions of a named scenario."""
+    sc = session.model.scenario(name)
+    priors = ...
+    if sc.priors:
+        priors = Path(session.model_path).parent / sc.priors
+    r = session.resolve(priors, sets=sc.set or None, observe=sc.observe or None)
+    return r, {k: float(v) for k, v in sc.do.items()}
+
+
+__all__ = ["Result", "Session", "scenario_resolved", "replace"]

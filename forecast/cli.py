@@ -1,0 +1,106 @@
+"""The ``forecast`` command: a thin shell over the Python API.
+
+Exit codes: 0 success, 2 bad input (every problem printed as ``FILE: entry: message``,
+no traceback, nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from forecast.spec.errors import Problem, SpecError
+from forecast.spec.priorsets import parse_value
+
+
+def _pairs(items: list[str], flag: str) -> dict[str, str]:
+    out, bad = {}, []
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip() or not value.strip():
+            bad.append(Problem(flag, item, "expected KEY=VALUE"))
+        else:
+            out[key.strip()] = value.strip()
+    if bad:
+        raise SpecError(bad)
+    return out
+
+
+def _assign(items: list[str], flag: str) -> dict[str, float]:
+    out = {}
+    for key, value in _pairs(items, flag).items():
+        v = parse_value(value)
+        if isinstance(v, bool) or isinstance(v, int | float):
+            out[key] = float(v)
+        else:
+            raise SpecError([Problem(flag, key, f"value {value!r} is not true/false or a number")])
+    return out
+
+
+def _common(p: argparse.ArgumentParser, priors_help: str = "prior set (path or name under priors/)") -> None:
+    p.add_argument("model", help="model file (path or name under models/)")
+    p.add_argument("--priors", help=priors_help)
+    p.add_argument("--sources", help="folder with the source documents' text")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a prior, e.g. claims.c1.credence=0.3")
+
+
+def _sim(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--observe", action="append", default=[], metavar="VAR=VALUE", help="extra evidence")
+    p.add_argument("--do", action="append", default=[], metavar="VAR=VALUE", help="intervention (pm.do)")
+    p.add_argument("--draws", type=int, default=2000, help="parameter draws (default 2000)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sampler", choices=["pymc", "nutpie"], default="pymc", help="sampler for evidence")
+    p.add_argument("--out", help="write result.nc, manifest.json and summary.json here")
+    p.add_argument("--json", action="store_true", help="print JSON instead of tables")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="forecast", description="Scenario forecasting from analysts' causal claims.")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    sub = ap.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("check", help="validate a model, its prior set and its sources")
+    _common(c)
+    c.add_argument("--json", action="store_true")
+    r = sub.add_parser("run", help="forecast every variable and question")
+    _common(r)
+    _sim(r)
+    w = sub.add_parser("whatif", help="compare a what-if with the baseline (paired draws)")
+    _common(w, "alternative prior set for the what-if")
+    _sim(w)
+    w.add_argument("--scenario", help="a named scenario from the model file")
+    w.add_argument("--baseline-priors", help="prior set of the baseline")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    from forecast import render
+
+    try:
+        if args.command == "check":
+            from forecast.check import check
+
+            rep = check(args.model, args.priors, args.sources, _pairs(args.set, "--set"))
+            if args.json:
+                print(json.dumps(rep.to_dict(), indent=2))
+            else:
+                render.check(rep, args.model)
+            return 0 if rep.ok else 2
+        if args.command == "run":
+            return render.run_command(args, _pairs(args.set, "--set"), _assign(args.observe, "--observe"),
+                                      _assign(args.do, "--do"))
+        if args.command == "whatif":
+            return render.whatif_command(args, _pairs(args.set, "--set"), _assign(args.observe, "--observe"),
+                                         _assign(args.do, "--do"))
+    except SpecError as err:
+        for p in err.problems:
+            print(f"error: {p}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

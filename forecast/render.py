@@ -1,0 +1,158 @@
+"""Terminal output of the CLI (rich tables, progress) and the run/whatif command flow."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+err = Console(stderr=True)
+out = Console()
+
+
+def pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def check(rep, model: str) -> None:
+    if rep.ok:
+        counts = ", ".join(f"{n} {k}" for k, n in rep.counts.items())
+        out.print(f"[green]ok[/green] {model}: {counts}")
+    else:
+        for e in rep.errors:
+            err.print(f"error: {e}", markup=False, highlight=False)
+        err.print(f"{len(rep.errors)} problem(s) found", style="bold red")
+
+
+def _session(args, sets, priors=None):
+    from forecast.analyses.session import Session
+
+    with err.status("Loading PyMC and building the model…"):
+        return Session(args.model, priors if priors is not None else args.priors, sets, args.sources,
+                       draws=args.draws, seed=args.seed, sampler=args.sampler, progress=err.is_terminal)
+
+
+def _simulate(session, label: str, fn):
+    with err.status(f"{label}: compiling and simulating…"):
+        return fn()
+
+
+def diagnostics_lines(d: dict) -> list[str]:
+    if d.get("method", "").startswith("MCMC"):
+        line = (f"{d['method']}: {d['chains']} chains x {d['draws']} draws, R-hat max {d['r_hat_max']:.3f}, "
+                f"ESS bulk min {d['ess_bulk_min']:.0f}, tail min {d['ess_tail_min']:.0f}, "
+                f"divergences {d['divergences']}")
+    else:
+        line = f"{d.get('method')}: {d.get('draws')} parameter draws x {d.get('worlds_per_draw')} worlds"
+    return [line] + [f"warning: {w}" for w in d.get("warnings", [])]
+
+
+def run_command(args, sets, observe, do) -> int:
+    from forecast.analyses.store import save
+    from forecast.analyses.summary import summarize
+
+    s = _session(args, sets)
+    r = s.resolve(observe=observe) if observe else s.baseline
+    result = _simulate(s, "run", lambda: s.run(r, do=do))
+    summary = summarize(result)
+    if args.out:
+        save(result, args.out, summary)
+    if args.json:
+        print(json.dumps({k: summary[k] for k in ("variables", "questions", "claims", "diagnostics", "manifest")},
+                         indent=2, default=str))
+    else:
+        print_run(summary)
+    return 0
+
+
+def print_run(summary: dict) -> None:
+    lvl = pct(summary["interval"])
+    t = Table(title=f"{summary['model']}: variables (mean and central {lvl} interval)", title_justify="left")
+    for col in ("variable", "kind", "mean", f"{lvl} interval", "ICD 203", "note"):
+        t.add_column(col, justify="right" if col in ("mean", f"{lvl} interval") else "left")
+    for vid, d in summary["variables"].items():
+        t.add_row(f"{d['label']} [dim]({vid})[/dim]", d["kind"], pct(d["mean"]) if d["kind"] == "event" else f"{d['mean']:.2f}",
+                  f"{pct(d['lo'])}–{pct(d['hi'])}" if d["kind"] == "event" else f"{d['lo']:.2f}–{d['hi']:.2f}",
+                  d.get("word", ""), d.get("status", ""))
+    out.print(t)
+    q = Table(title="Questions", title_justify="left")
+    for col in ("question", "by", "probability", f"{lvl} interval", "ICD 203"):
+        q.add_column(col)
+    for d in sorted(summary["questions"].values(), key=lambda d: (-d["importance"], -d["mean"])):
+        q.add_row(d["text"], d["resolves_by"], pct(d["mean"]), f"{pct(d['lo'])}–{pct(d['hi'])}", d["word"])
+    out.print(q)
+    claims = summary["claims"]
+    if any("credence_post" in c for c in claims.values()):
+        moved = sorted(claims.items(), key=lambda kv: -abs(kv[1]["credence_post"] - kv[1]["credence_prior"]))[:12]
+        c = Table(title="Claims the evidence moved most (credence: prior → posterior)", title_justify="left")
+        for col in ("claim", "prior", "posterior"):
+            c.add_column(col)
+        for cid, d in moved:
+            c.add_row(cid, pct(d["credence_prior"]), pct(d["credence_post"]))
+        out.print(c)
+    for line in diagnostics_lines(summary["diagnostics"]):
+        (err if line.startswith("warning") else out).print(line, style="yellow" if line.startswith("warning") else "dim")
+
+
+def whatif_command(args, sets, observe, do) -> int:
+    from forecast.analyses.session import scenario_resolved
+    from forecast.analyses.store import save
+    from forecast.analyses.summary import compare
+    from forecast.spec.errors import Problem, SpecError
+
+    if not (args.scenario or do or sets or args.priors or observe):
+        raise SpecError([Problem("whatif", "arguments", "give --scenario, --do, --set, --observe or --priors")])
+    s = _session(args, {}, priors=args.baseline_priors)
+    if args.scenario and args.scenario not in {x.id for x in s.model.scenarios}:
+        from forecast.spec.errors import did_you_mean
+
+        names = [x.id for x in s.model.scenarios]
+        raise SpecError([Problem(str(s.model_path), f"scenarios.{args.scenario}",
+                                 "no such scenario" + did_you_mean(args.scenario, names))])
+    base = _simulate(s, "baseline", lambda: s.run())
+    if args.scenario:
+        r, sdo = scenario_resolved(s, args.scenario)
+        label = s.model.scenario(args.scenario).label
+    else:
+        r, sdo, label = s.baseline, {}, "what-if"
+    if sets or args.priors or observe:
+        r = s.resolve(args.priors if args.priors else ..., sets=sets or None, observe=observe or None)
+    alt = _simulate(s, "what-if", lambda: s.run(r, do={**sdo, **do}))
+    cmp = compare(base, alt, label)
+    if args.out:
+        save(alt, args.out, cmp)
+    if args.json:
+        print(json.dumps(cmp, indent=2, default=str))
+    else:
+        print_whatif(cmp)
+    return 0
+
+
+def print_whatif(cmp: dict) -> None:
+    lvl = pct(cmp["interval"])
+    t = Table(title=f"What-if: {cmp['label']} (sorted by size of change; {lvl} intervals from paired draws)",
+              title_justify="left")
+    for col in ("item", "baseline", "what-if", "change", f"{lvl} interval of change"):
+        t.add_column(col, justify="left" if col == "item" else "right")
+    for row in cmp["rows"]:
+        f = (lambda x: f"{x:.2f}") if row["kind"] == "index" else pct
+        d = row["diff"]
+        sign = lambda x: ("+" if x > 0 else "") + (f"{x:.2f}" if row["kind"] == "index" else f"{100 * x:.0f} pts")  # noqa: E731
+        t.add_row(row["label"] if len(row["label"]) < 70 else row["label"][:67] + "…", f(row["baseline"]["mean"]),
+                  f(row["whatif"]["mean"]), sign(d["mean"]), f"{sign(d['lo'])} to {sign(d['hi'])}")
+    out.print(t)
+    for who, d in cmp["diagnostics"].items():
+        for line in diagnostics_lines(d):
+            out.print(f"{who}: {line}", style="yellow" if "warning" in line else "dim")
+
+
+def ensure_dir(path: str) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+__all__ = ["check", "run_command", "whatif_command", "print_run", "print_whatif", "sys"]

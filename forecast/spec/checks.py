@@ -1,0 +1,144 @@
+"""Cross-reference checks of a shape-valid model: ids, references, cycles, locators."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from forecast.spec.errors import Problem, did_you_mean
+from forecast.spec.schema import ScenarioModel
+
+
+def topological_order(variables: list[str], edges: list[tuple[str, str]]) -> tuple[list[str], list[str] | None]:
+    """Kahn's order of ``variables``; on a cycle, also return one loop (first node repeated last)."""
+    children: dict[str, list[str]] = {v: [] for v in variables}
+    indeg = Counter({v: 0 for v in variables})
+    for a, b in edges:
+        children[a].append(b)
+        indeg[b] += 1
+    order, ready = [], [v for v in variables if indeg[v] == 0]
+    while ready:
+        v = ready.pop(0)
+        order.append(v)
+        for c in children[v]:
+            indeg[c] -= 1
+            if indeg[c] == 0:
+                ready.append(c)
+    if len(order) == len(variables):
+        return order, None
+    # walk inside the remaining nodes until a node repeats: that is a loop
+    left = {v for v in variables if v not in order}
+    node, path = next(iter(sorted(left))), []
+    while node not in path:
+        path.append(node)
+        node = next(c for c in children[node] if c in left)
+    return order, path[path.index(node):] + [node]
+
+
+def parse_locator(text: str) -> tuple[int, int] | None:
+    parts = text.strip().split("-")
+    if len(parts) not in (1, 2) or not all(p.strip().isdigit() for p in parts):
+        return None
+    lo, hi = int(parts[0]), int(parts[-1])
+    return (lo, hi) if 1 <= lo <= hi else None
+
+
+def check_model(
+    model: ScenarioModel, sources_dir: str | Path | None = None, broken: set[str] | frozenset = frozenset()
+) -> list[Problem]:
+    """Every reference problem in ``model``; an empty list when it is sound.
+
+    ``broken`` holds ids of entries that already failed validation: references to
+    them are not reported again.
+    """
+    f, problems = model.path, []
+    add = lambda entry, msg: problems.append(Problem(f, entry, msg))  # noqa: E731
+
+    for section in ("sources", "variables", "claims", "evidence", "questions", "scenarios"):
+        for vid, n in Counter(x.id for x in getattr(model, section)).items():
+            if n > 1:
+                add(f"{section}.{vid}", f"duplicate id '{vid}' ({n} entries)")
+    var_ids = [v.id for v in model.variables]
+    kinds = {v.id: v.kind for v in model.variables}
+    source_ids = [s.id for s in model.sources]
+
+    def ref(entry: str, field: str, value: str, options: list[str], what: str) -> bool:
+        if value in options or value in broken:
+            return value in options
+        add(entry, f"{field} '{value}' is not a known {what}" + did_you_mean(value, options))
+        return False
+
+    edges = []
+    for c in model.claims:
+        e = f"claims.{c.id}"
+        ok = ref(e, "cause", c.cause, var_ids, "variable") & ref(e, "effect", c.effect, var_ids, "variable")
+        ref(e, "source", c.source, source_ids, "source")
+        if c.cause == c.effect:
+            add(e, f"a claim cannot run from '{c.cause}' to itself")
+        elif ok:
+            edges.append((c.cause, c.effect))
+        if parse_locator(c.locator) is None:
+            add(e, f"locator '{c.locator}' is not a line range such as '12-14'")
+    _, loop = topological_order(var_ids, edges)
+    if loop:
+        add("claims", "the claims form a cycle: " + " -> ".join(loop))
+
+    for ev in model.evidence:
+        e = f"evidence.{ev.id}"
+        ref(e, "source", ev.source, source_ids, "source")
+        if ref(e, "variable", ev.variable, var_ids, "variable"):
+            problems.extend(Problem(f, e, m) for m in _value_problems(kinds[ev.variable], ev.value, "value"))
+            if kinds[ev.variable] == "index" and ev.sd is None:
+                add(e, "an index measurement needs 'sd' (its uncertainty)")
+            if kinds[ev.variable] == "index" and ev.soft:
+                add(e, "soft evidence is for events; give an index measurement an 'sd' instead")
+    for vid, n in Counter(ev.variable for ev in model.evidence if not ev.soft).items():
+        if n > 1:
+            add(f"evidence.{vid}", f"variable '{vid}' is observed {n} times; keep one observation")
+
+    for q in model.questions:
+        e = f"questions.{q.id}"
+        if ref(e, "variable", q.variable, var_ids, "variable"):
+            if kinds[q.variable] == "index" and q.threshold is None:
+                add(e, f"'{q.variable}' is an index: the question needs a threshold in [0, 1]")
+            if kinds[q.variable] == "event" and q.threshold is not None:
+                add(e, f"'{q.variable}' is an event: a threshold applies only to an index")
+
+    for s in model.scenarios:
+        e = f"scenarios.{s.id}"
+        for field in ("do", "observe"):
+            for vid, value in getattr(s, field).items():
+                if ref(e, f"{field} target", vid, var_ids, "variable"):
+                    problems.extend(Problem(f, e, m) for m in _value_problems(kinds[vid], value, f"{field}.{vid}"))
+        if s.priors and not (Path(f).parent / s.priors).is_file():
+            add(e, f"prior set '{s.priors}' not found next to the model file")
+
+    if sources_dir is not None:
+        problems += _check_sources(model, Path(sources_dir))
+    return problems
+
+
+def _value_problems(kind: str, value: bool | float, where: str) -> list[str]:
+    if kind == "event" and not (isinstance(value, bool) or value in (0, 1)):
+        return [f"{where}: an event takes true or false, not {value!r}"]
+    if kind == "index" and (isinstance(value, bool) or not 0.0 <= value <= 1.0):
+        return [f"{where}: an index level must lie in [0, 1], not {value!r}"]
+    return []
+
+
+def _check_sources(model: ScenarioModel, folder: Path) -> list[Problem]:
+    problems, lengths = [], {}
+    for s in model.sources:
+        path = folder / s.file
+        if not path.is_file():
+            problems.append(Problem(model.path, f"sources.{s.id}", f"source file '{s.file}' not found in {folder}"))
+            continue
+        lengths[s.id] = len(path.read_text(encoding="utf-8", errors="replace").splitlines())
+    for c in model.claims:
+        span = parse_locator(c.locator)
+        n = lengths.get(c.source)
+        if span and n is not None and span[1] > n:
+            problems.append(
+                Problem(model.path, f"claims.{c.id}", f"locator '{c.locator}' is outside '{c.source}' ({n} lines)")
+            )
+    return problems

@@ -1,0 +1,65 @@
+"""Fit bands ("likely", "30-60%") to Beta priors with PreliZ ``maxent``, cached on disk.
+
+PreliZ takes seconds to import, so fitted bands are kept in a small JSON cache
+(``$FORECAST_CACHE`` or ``~/.cache/forecast``); a fit is deterministic, so the
+cache only saves time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("FORECAST_CACHE", Path.home() / ".cache" / "forecast"))
+
+
+def _key(lo: float, hi: float, mass: float) -> str:
+    return f"{lo:.6f}:{hi:.6f}:{mass:.6f}"
+
+
+def _load_cache(path: Path) -> dict[str, list[float]]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def fit_beta(lo: float, hi: float, mass: float) -> tuple[float, float]:
+    """Maximum-entropy Beta(alpha, beta) with ``mass`` inside ``[lo, hi]``."""
+    import preliz as pz
+
+    dist = pz.Beta()
+    pz.maxent(dist, lo, hi, mass, plot=False)
+    return float(dist.alpha), float(dist.beta)
+
+
+def fit_bands(priors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Replace every ``{"band": [lo, hi], "mass": m}`` by a fitted Beta Prior dict."""
+    path = cache_dir() / "maxent_beta.json"
+    cache = _load_cache(path)
+    out, changed = [], False
+    for p in priors:
+        if "band" not in p:
+            out.append(p)
+            continue
+        lo, hi = p["band"]
+        key = _key(lo, hi, p["mass"])
+        if key not in cache:
+            cache[key] = list(fit_beta(lo, hi, p["mass"]))
+            changed = True
+        a, b = cache[key]
+        out.append({"dist": "Beta", "kwargs": {"alpha": a, "beta": b}})
+    if changed:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as fh:
+                json.dump(cache, fh, indent=0, sort_keys=True)
+            os.replace(fh.name, path)
+        except OSError:
+            pass  # a read-only home only costs time
+    return out

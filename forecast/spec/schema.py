@@ -1,0 +1,148 @@
+"""Plain, validated data for scenario model files (no PyMC here).
+
+Every entry is a frozen pydantic model with ``extra="forbid"``; cross-references
+(ids, cycles, words, locators) are checked in :mod:`forecast.spec.checks`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PriorSpec(Strict):
+    """A prior in the shape ``pymc_extras.prior.Prior.to_dict()`` writes."""
+
+    dist: str
+    kwargs: dict[str, float] = Field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"dist": self.dist, "kwargs": dict(self.kwargs)}
+
+
+# A probability given as an ICD 203 word, a range ("30-60%"), a number, or a prior.
+ProbabilityText = str | float | PriorSpec
+
+
+class ModelInfo(Strict):
+    id: Id
+    title: str
+    description: str = ""
+    as_of: dt.date | None = None
+
+
+class Source(Strict):
+    id: Id
+    title: str
+    publisher: str = ""
+    date: dt.date | None = None
+    reliability: Literal["A", "B", "C", "D", "E", "F"]
+    credibility: Annotated[int, Field(ge=1, le=6)]
+    file: str
+    grade_note: str = ""
+
+    @property
+    def grade(self) -> str:
+        return f"{self.reliability}{self.credibility}"
+
+
+class Variable(Strict):
+    id: Id
+    label: str
+    kind: Literal["event", "index"]
+    description: str = ""
+    base: ProbabilityText | None = None
+    noise: PriorSpec | None = None
+
+
+class Claim(Strict):
+    id: Id
+    cause: Id
+    effect: Id
+    direction: Literal["raises", "lowers"]
+    strength: str | PriorSpec = "moderate"
+    credence: float | str | None = None
+    source: Id
+    locator: str
+    paraphrase: str
+
+
+class Evidence(Strict):
+    id: Id
+    variable: Id
+    date: dt.date
+    source: Id
+    value: bool | float
+    sd: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    soft: bool = False
+    grade: Annotated[str, StringConstraints(pattern=r"^[A-F][1-6]$")] | None = None
+    note: str = ""
+
+
+class Question(Strict):
+    id: Id
+    text: str
+    variable: Id
+    threshold: Probability | None = None
+    resolution: str
+    resolves_by: dt.date
+    importance: Annotated[int, Field(ge=1, le=3)] = 2
+
+
+class Scenario(Strict):
+    id: Id
+    label: str
+    description: str = ""
+    do: dict[str, bool | float] = Field(default_factory=dict)
+    observe: dict[str, bool | float] = Field(default_factory=dict)
+    set: dict[str, Any] = Field(default_factory=dict)
+    priors: str | None = None
+
+
+SECTIONS: dict[str, type[Strict]] = {
+    "sources": Source,
+    "variables": Variable,
+    "claims": Claim,
+    "evidence": Evidence,
+    "questions": Question,
+    "scenarios": Scenario,
+}
+
+
+class ScenarioModel(Strict):
+    """A whole model file, after every entry validated."""
+
+    path: str
+    info: ModelInfo
+    sources: tuple[Source, ...] = ()
+    variables: tuple[Variable, ...] = ()
+    claims: tuple[Claim, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    questions: tuple[Question, ...] = ()
+    scenarios: tuple[Scenario, ...] = ()
+
+    def variable(self, vid: str) -> Variable:
+        return next(v for v in self.variables if v.id == vid)
+
+    def source(self, sid: str) -> Source:
+        return next(s for s in self.sources if s.id == sid)
+
+    def scenario(self, sid: str) -> Scenario:
+        return next(s for s in self.scenarios if s.id == sid)
+
+    @property
+    def as_of(self) -> dt.date | None:
+        dates = [e.date for e in self.evidence]
+        return self.info.as_of or (max(dates) if dates else None)
+
+    def counts(self) -> dict[str, int]:
+        return {name: len(getattr(self, name)) for name in SECTIONS}
