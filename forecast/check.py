@@ -39,11 +39,11 @@ def check(model: str | Path, priors: str | Path | None = None, sources: str | Pa
         problems.append(Problem(str(sources), "--sources", "not a folder"))
         sources = None
     if parsed is not None:
-        if problems or prior_set is None:
+        if prior_set is None:
             problems += check_model(parsed, sources, broken)
         else:
             try:
-                resolve(parsed, prior_set, sources_dir=sources)
+                resolve(parsed, prior_set, sources_dir=sources, broken=broken)
             except SpecError as err:
                 problems += err.problems
     counts = parsed.counts() if parsed is not None else {}

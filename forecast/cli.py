@@ -86,8 +86,12 @@ def main(argv: list[str] | None = None) -> int:
             rep = check(args.model, args.priors, args.sources, _pairs(args.set, "--set"))
             if args.json:
                 print(json.dumps(rep.to_dict(), indent=2))
-            else:
+            elif rep.ok:
                 render.check(rep, args.model)
+            else:  # one unwrapped line per problem (rich would wrap them at the console width)
+                for e in rep.errors:
+                    print(f"error: {e}", file=sys.stderr)
+                print(f"{len(rep.errors)} problem(s) found", file=sys.stderr)
             return 0 if rep.ok else 2
         if args.command == "run":
             return render.run_command(args, _pairs(args.set, "--set"), _assign(args.observe, "--observe"),

@@ -113,7 +113,7 @@ class Engine:
     ) -> dict[str, np.ndarray]:
         """Worlds given parameter draws; returns per-draw outcomes, shape (T,).
 
-        ``fixed`` holds per-draw values of states taken from a posterior (T,);
+        ``fixed`` holds states taken from a posterior, per draw (T,) or per world (T, R);
         ``do`` holds interventions. For each variable the result is P(v | draw)
         for an event and E[x_v | draw] for an index; ``eta__v`` and ``level__v``
         (T, R) are kept for index questions.
@@ -123,7 +123,8 @@ class Engine:
         for p, sh in wf.theta.items():
             sh.set_value(np.asarray(theta[p], dtype=sh.dtype))
         for v, sh in wf.fixed.items():
-            sh.set_value(np.broadcast_to(np.asarray(fixed[v])[:, None], (self.T, self.R)).astype(sh.dtype))
+            x = np.asarray(fixed[v])
+            sh.set_value(np.broadcast_to(x if x.ndim == 2 else x[:, None], (self.T, self.R)).astype(sh.dtype))
         _reseed(wf.fn, seed)
         raw = dict(zip(wf.outputs, wf.fn()))
         out: dict[str, np.ndarray] = {}
@@ -132,7 +133,8 @@ class Engine:
             if v in do:
                 out[v] = np.full(self.T, float(do[v]))
             elif v in fixed:
-                out[v] = np.asarray(fixed[v], dtype=float)
+                x = np.asarray(fixed[v], dtype=float)
+                out[v] = x if x.ndim == 1 else x.mean(axis=1)
             elif kind == "event":
                 out[v] = raw[f"p__{v}"].mean(axis=1)
             else:

@@ -19,6 +19,7 @@ import arviz as az
 import numpy as np
 import pymc as pm
 
+from forecast.analyses.exact import latent_event_posterior, sample_configs
 from forecast.compile import Numbers, ancestral_set, build
 from forecast.spec.resolve import Resolved
 
@@ -30,9 +31,23 @@ RHAT_MAX, ESS_MIN = 1.01, 400
 @dataclass
 class Posterior:
     theta: dict[str, np.ndarray]  # random parameters of the ancestral set, (T,)
-    states: dict[str, np.ndarray]  # states of the ancestral set, observed ones included, (T,)
+    states: dict[str, np.ndarray]  # observed states and latent indices of the ancestral set, (T,)
     idata: az.InferenceData | None
     diagnostics: dict = field(default_factory=dict)
+    latent: list[str] = field(default_factory=list)  # unobserved events of the ancestral set
+    configs: np.ndarray | None = None  # (2**k, k) joint states of ``latent``
+    config_probs: np.ndarray | None = None  # (T, 2**k): P(config | parameters, evidence)
+
+    def event_prob(self, v: str) -> np.ndarray:
+        """P(latent event v | parameters, evidence), per draw."""
+        return self.config_probs @ self.configs[:, self.latent.index(v)]
+
+    def latent_worlds(self, reps: int, seed: int) -> dict[str, np.ndarray]:
+        """States (T, reps) of the latent events, drawn jointly from their exact posterior."""
+        if not self.latent:
+            return {}
+        idx = sample_configs(self.config_probs, reps, seed)
+        return {v: self.configs[idx, i].astype(float) for i, v in enumerate(self.latent)}
 
 
 def health(idata: az.InferenceData | None, sampler: str) -> dict:
@@ -102,12 +117,19 @@ def sample_posterior(
     flat = lambda name: post[name].values.reshape(-1)[:draws]  # noqa: E731
     theta = {p: flat(p) for p in system.params if p in post}
     states = {}
+    kinds = {v: r.variables[v].kind for v in system.states}
+    latent = [s for s in system.states if s not in system.evidence and kinds[s] == "event"]
     for s in system.states:
         if s in system.evidence:
             states[s] = np.full(draws, system.evidence[s])
-        elif s in post:
+        elif kinds[s] == "index":
             states[s] = flat(s)
-    return Posterior(theta, states, idata, health(idata, sampler))
+    configs = probs = None
+    if latent:  # exact given the parameters and the (sampled) index levels: see forecast.analyses.exact
+        centred = pm.observe(build(r, numbers, nodes=nodes, centred=True).model, system.evidence)
+        free = {v.name: flat(v.name) for v in centred.free_RVs if v.name not in latent}
+        configs, probs = latent_event_posterior(centred, free, latent)
+    return Posterior(theta, states, idata, health(idata, sampler), latent, configs, probs)
 
 
 def _nutpie(model: pm.Model, draws: int, tune: int, chains: int, seed: int, progress: bool) -> az.InferenceData:

@@ -175,11 +175,16 @@ class Session:
             theta.update(post.theta)
             cut = descendants(r, do)
             fixed = {v: x for v, x in post.states.items() if v not in cut}
+            worlds = post.latent_worlds(eng.R, self.seed + 2)
+            fixed.update({v: x for v, x in worlds.items() if v not in cut})
             cred_post = {
                 c: float(post.theta[f"gate__{c}"].mean()) if f"gate__{c}" in post.theta else numbers.credence[c]
                 for c in r.claims
             }
         out = eng.simulate(theta, fixed=fixed, do=do, seed=self.seed + 1)
+        for v in post.latent if post else ():
+            if v not in cut:
+                out[v] = post.event_prob(v)  # exact given the draw, not the world's 0/1
         for q in r.model.questions:
             if q.threshold is None:
                 out[f"q:{q.id}"] = out[q.variable]

@@ -126,6 +126,7 @@ def build(
     draws: int | None = None,
     reps: int | None = None,
     nodes: Iterable[str] | None = None,
+    centred: bool = False,
 ) -> Built:
     """Build the PyMC model of ``r`` (see the module docstring for the equations).
 
@@ -138,6 +139,9 @@ def build(
     nodes
         Single system only: the variables to include (an ancestral set); evidence
         on them is added as measurement and report variables.
+    centred
+        Single system only: write indices as ``LogitNormal`` states (for exact
+        enumeration given the levels) instead of non-centred (for the sampler).
     """
     vec = draws is not None
     keep = set(r.order if nodes is None else nodes)
@@ -172,10 +176,11 @@ def build(
                     pm.Deterministic(f"p__{v}", pm.math.sigmoid(eta) + pt.zeros((draws, reps)), dims=sdims)
             else:
                 tau = _prior_variable(param_names("noise", v), "noise", v, numbers.noise[v], pdims)
+                if vec or centred:
+                    x = pm.LogitNormal(state_name(v), mu=eta, sigma=lift(tau) if vec and tau.ndim else tau, dims=sdims)
                 if vec:
-                    x = pm.LogitNormal(state_name(v), mu=eta, sigma=lift(tau) if tau.ndim else tau, dims=sdims)
                     pm.Deterministic(f"eta__{v}", eta + pt.zeros((draws, reps)), dims=sdims)
-                else:  # non-centred for the sampler: no funnel between tau and the level
+                elif not centred:  # non-centred for the sampler: no funnel between tau and the level
                     z = pm.Normal(f"z__{v}", 0.0, 1.0)
                     x = pm.Deterministic(state_name(v), pm.math.sigmoid(eta + tau * z))
             values[v] = x

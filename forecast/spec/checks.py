@@ -26,13 +26,17 @@ def topological_order(variables: list[str], edges: list[tuple[str, str]]) -> tup
                 ready.append(c)
     if len(order) == len(variables):
         return order, None
-    # walk inside the remaining nodes until a node repeats: that is a loop
+    # every remaining node has a parent among them (else Kahn would have freed it): walk
+    # up the parents until a node repeats, then read that loop forwards
     left = {v for v in variables if v not in order}
     node, path = next(iter(sorted(left))), []
     while node not in path:
         path.append(node)
-        node = next(c for c in children[node] if c in left)
-    return order, path[path.index(node):] + [node]
+        node = next(a for a, b in edges if b == node and a in left)
+    loop = path[path.index(node):][::-1]
+    first = min(range(len(loop)), key=lambda i: variables.index(loop[i]))
+    loop = loop[first:] + loop[:first]
+    return order, loop + [loop[0]]
 
 
 def parse_locator(text: str) -> tuple[int, int] | None:

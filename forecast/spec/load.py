@@ -7,10 +7,11 @@ pydantic; nothing in them is imported or evaluated.
 from __future__ import annotations
 
 import tomllib
+import types
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Union, get_args, get_origin
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from forecast.spec.errors import Problem, SpecError, did_you_mean
 from forecast.spec.schema import SECTIONS, ModelInfo, ScenarioModel, Strict
@@ -41,15 +42,50 @@ def read_toml(path: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
         return None, [Problem(str(path), "syntax", f"TOML syntax error: {exc}")]
 
 
-def pydantic_problems(file: str, entry: str, err: ValidationError, fields: list[str]) -> list[Problem]:
-    """Turn a pydantic error into one problem per mistake, with 'did you mean' hints."""
-    out = []
-    for e in err.errors():
-        loc = ".".join(str(x) for x in e["loc"] if not str(x).startswith(("function-", "union[")))
-        loc = loc.replace(".str", "").replace(".float", "").replace(".bool", "").replace(".PriorSpec", "")
+SCALAR_BRANCHES = ("str", "float", "bool", "int")
+
+
+def fields_at(cls: type[BaseModel], loc: tuple) -> list[str]:
+    """Field names of the table at ``loc`` inside ``cls`` (dict keys and union branches followed)."""
+    tp: Any = cls
+    for part in loc:
+        while get_origin(tp) in (Union, types.UnionType, Annotated):
+            branches = [a for a in get_args(tp) if a is not type(None)]
+            tp = next((a for a in branches if getattr(a, "__name__", None) == part), branches[0])
+            if get_origin(tp) is None and getattr(tp, "__name__", None) == part:
+                break
+        if getattr(tp, "__name__", None) == part:
+            continue  # a union branch named in the location
+        if isinstance(tp, type) and issubclass(tp, BaseModel) and part in tp.model_fields:
+            tp = tp.model_fields[part].annotation
+        elif get_origin(tp) is dict:
+            tp = get_args(tp)[1]
+        elif not str(part).startswith(("function-", "union[")):
+            return []
+    branches = get_args(tp) if get_origin(tp) in (Union, types.UnionType) else (tp,)
+    return next((list(b.model_fields) for b in branches if isinstance(b, type) and issubclass(b, BaseModel)), [])
+
+
+def pydantic_problems(file: str, entry: str, err: ValidationError, fields: list[str],
+                      cls: type[BaseModel] | None = None) -> list[Problem]:
+    """Turn a pydantic error into one problem per mistake, with 'did you mean' hints
+    (from ``fields``, or from the nested table's fields when ``cls`` is given)."""
+    def where(e: dict) -> tuple[str, ...]:  # the location without pydantic's union branch names
+        return tuple(str(x) for x in e["loc"] if not str(x).startswith(("function-", "union["))
+                     and str(x) not in (*SCALAR_BRANCHES, "PriorSpec"))
+
+    def table_miss(e: dict) -> bool:  # a table failing the text/number branch of a union
+        return isinstance(e.get("input"), dict) and str(e["loc"][-1]) in SCALAR_BRANCHES
+
+    errors, out = err.errors(), []
+    for e in errors:
+        if table_miss(e) and any(not table_miss(o) and where(o)[: len(where(e))] == where(e) for o in errors):
+            continue  # the table's own problems (its branch) say more
+        loc = ".".join(where(e))
         kind = e["type"]
         if kind == "extra_forbidden":
-            msg = f"unknown field '{loc}'" + did_you_mean(loc.split(".")[-1], fields)
+            options = fields_at(cls, e["loc"][:-1]) if cls is not None else fields
+            msg = f"unknown field '{loc}'" + did_you_mean(loc.split(".")[-1], options)
         elif kind == "missing":
             msg = f"missing field '{loc}'"
         elif kind == "literal_error":
@@ -78,7 +114,7 @@ def validate_entry(cls: type[Strict], raw: Any, file: str, entry: str) -> tuple[
     try:
         return cls.model_validate(raw), []
     except ValidationError as err:
-        return None, pydantic_problems(file, entry, err, list(cls.model_fields))
+        return None, pydantic_problems(file, entry, err, list(cls.model_fields), cls)
 
 
 def parse_model(path: str | Path) -> tuple[ScenarioModel | None, list[Problem]]:

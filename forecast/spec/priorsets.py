@@ -73,6 +73,13 @@ class PriorSet(Strict):
     claims: dict[str, ClaimOverride] = Field(default_factory=dict)
     variables: dict[str, VariableOverride] = Field(default_factory=dict)
     files: tuple[str, ...] = ()
+    overrides: tuple[str, ...] = ()  # the --set keys applied
+
+    def origin(self, section: str, key: str) -> str:
+        """The file (or ``--set``) an override ``section.key`` came from, for messages."""
+        if any(k.split(".")[:2] == [section, key] for k in self.overrides):
+            return "--set"
+        return self.files[-1] if self.files else "prior set"
 
     def word_for(self, p: float) -> str:
         """The ICD 203 word whose band holds ``p`` (nearest band outside them)."""
@@ -129,6 +136,9 @@ def _chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], lis
     if parent_name is None:
         return data, [str(path)], problems
     parent = DEFAULT_PATH if parent_name == "default" else find_file(path.parent / parent_name, "priors")
+    if not parent.is_file():
+        return data, [str(path)], [Problem(str(path), "prior_set.extends", f"'{parent_name}' not found "
+                                           f"(give \"default\" or a prior set relative to this file)")]
     if parent.resolve() in seen:
         return data, [str(path)], [Problem(str(path), "prior_set.extends", f"extends itself through {parent}")]
     base, files, probs = _chain(parent, (*seen, path.resolve()))
@@ -141,12 +151,16 @@ def load_prior_set(path: str | Path | None = None, sets: dict[str, Any] | None =
     """Load a prior set (the package default when ``path`` is None) and apply ``--set`` overrides."""
     target = DEFAULT_PATH if path is None else find_file(path, "priors")
     data, files, problems = _chain(Path(target))
-    data, probs = apply_sets(data, sets or {})
+    merged, probs = apply_sets(data, sets or {})
     problems += probs
     if problems:
         raise SpecError(problems)
-    data["files"] = tuple(files)
-    item, problems = validate_entry(PriorSet, data, files[-1] if files else str(target), "prior set")
+    file = files[-1] if files else str(target)
+    merged.update(files=tuple(files), overrides=tuple(sets or {}))
+    item, problems = validate_entry(PriorSet, merged, file, "prior set")
+    if problems and sets:  # what the file alone does not cause is the --set's fault
+        _, own = validate_entry(PriorSet, {**data, "files": tuple(files)}, file, "prior set")
+        problems = own + [Problem("--set", p.entry, p.message) for p in problems if p not in own]
     if problems:
         raise SpecError(problems)
     return item

@@ -148,21 +148,26 @@ def resolve(
     *,
     observe: dict[str, float] | None = None,
     sources_dir: Any = None,
+    broken: set[str] | frozenset = frozenset(),
 ) -> Resolved:
     """Check ``model`` against ``priors`` and return numbers ready to compile.
 
-    Raises :class:`SpecError` listing every problem found.
+    Raises :class:`SpecError` listing every problem found. ``broken`` (ids of entries that
+    failed validation, see :func:`forecast.spec.load.parse_partial`) lets ``forecast check``
+    resolve a partial model: references to them are not reported, and it always raises.
     """
     f = model.path
-    problems = check_model(model, sources_dir)
-    pf = priors.files[-1] if priors.files else "prior set"
+    problems = check_model(model, sources_dir, broken)
     var_ids = [v.id for v in model.variables]
+    claim_ids = [c.id for c in model.claims]
     for cid in priors.claims:
-        if cid not in {c.id for c in model.claims}:
-            problems.append(Problem(pf, f"claims.{cid}", "override names an unknown claim" + did_you_mean(cid, [c.id for c in model.claims])))
+        if cid not in claim_ids and cid not in broken:
+            problems.append(Problem(priors.origin("claims", cid), f"claims.{cid}",
+                                    "override names an unknown claim" + did_you_mean(cid, claim_ids)))
     for vid in priors.variables:
-        if vid not in var_ids:
-            problems.append(Problem(pf, f"variables.{vid}", "override names an unknown variable" + did_you_mean(vid, var_ids)))
+        if vid not in var_ids and vid not in broken:
+            problems.append(Problem(priors.origin("variables", vid), f"variables.{vid}",
+                                    "override names an unknown variable" + did_you_mean(vid, var_ids)))
 
     variables: dict[str, RVariable] = {}
     for v in model.variables:
@@ -208,12 +213,19 @@ def resolve(
 
     for s in model.scenarios:
         if s.set:
-            data = priors.model_dump(exclude={"files"})
+            data = priors.model_dump(exclude={"files", "overrides"})
             merged, probs = apply_sets(data, s.set, f"{f}: scenarios.{s.id}")
             _, more = validate_entry(type(priors), merged, f, f"scenarios.{s.id}.set")
             problems += probs + more
+            for key in s.set:
+                section, _, rest = str(key).partition(".")
+                known = {"claims": claim_ids, "variables": var_ids}.get(section)
+                name = rest.split(".")[0]
+                if known is not None and rest and name not in known and name not in broken:
+                    problems.append(Problem(f, f"scenarios.{s.id}", f"set: '{key}' names an unknown "
+                                            f"{section[:-1]}" + did_you_mean(name, known)))
 
-    if problems:
+    if problems or broken:
         raise SpecError(problems)
     order, _ = topological_order(var_ids, [(c.cause, c.effect) for c in model.claims])
     evidence = _observations(model, priors, observe or {})

@@ -9,10 +9,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StringConstraints
 
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+# An observed or intervened value: true/false or a number, never a string such as "yes".
+Value = StrictBool | StrictFloat
 
 
 class Strict(BaseModel):
@@ -81,7 +83,7 @@ class Evidence(Strict):
     variable: Id
     date: dt.date
     source: Id
-    value: bool | float
+    value: Value
     sd: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
     soft: bool = False
     grade: Annotated[str, StringConstraints(pattern=r"^[A-F][1-6]$")] | None = None
@@ -102,8 +104,8 @@ class Scenario(Strict):
     id: Id
     label: str
     description: str = ""
-    do: dict[str, bool | float] = Field(default_factory=dict)
-    observe: dict[str, bool | float] = Field(default_factory=dict)
+    do: dict[str, Value] = Field(default_factory=dict)
+    observe: dict[str, Value] = Field(default_factory=dict)
     set: dict[str, Any] = Field(default_factory=dict)
     priors: str | None = None
 

@@ -1,0 +1,41 @@
+# Quick start: `make demo` (set up .venv, install, run the Hanoi scenario end to end)
+#              `make test` (same set-up, run the test suite)
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SEEDS ?= ../shared/seeds
+MODEL ?= models/hanoi_2019.toml
+DRAWS ?= 1000
+
+.PHONY: setup demo test test-fast bench lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test,fast]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/forecast check $(MODEL) --sources $(SEEDS)
+	$(BIN)/forecast run $(MODEL) --draws $(DRAWS) --out reports/out/hanoi_2019
+	$(BIN)/forecast whatif $(MODEL) --scenario summit_succeeded --draws $(DRAWS)
+	@if $(BIN)/forecast report --help >/dev/null 2>&1; then \
+		$(BIN)/forecast report $(MODEL) --sources $(SEEDS) --draws $(DRAWS) -o reports/out/hanoi_2019.pdf; fi
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check forecast tests benchmarks
+
+clean:
+	rm -rf $(VENV) reports/out/*.pdf reports/out/hanoi_2019
