@@ -77,22 +77,25 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
-    from forecast import render
 
     try:
-        if args.command == "check":
+        if args.command == "check":  # rich (render) only for the "ok" line: a failing check starts faster
             from forecast.check import check
 
             rep = check(args.model, args.priors, args.sources, _pairs(args.set, "--set"))
             if args.json:
                 print(json.dumps(rep.to_dict(), indent=2))
             elif rep.ok:
+                from forecast import render
+
                 render.check(rep, args.model)
             else:  # one unwrapped line per problem (rich would wrap them at the console width)
                 for e in rep.errors:
                     print(f"error: {e}", file=sys.stderr)
                 print(f"{len(rep.errors)} problem(s) found", file=sys.stderr)
             return 0 if rep.ok else 2
+        from forecast import render
+
         if args.command == "run":
             return render.run_command(args, _pairs(args.set, "--set"), _assign(args.observe, "--observe"),
                                       _assign(args.do, "--do"))
@@ -100,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
             return render.whatif_command(args, _pairs(args.set, "--set"), _assign(args.observe, "--observe"),
                                          _assign(args.do, "--do"))
     except SpecError as err:
+        if args.command == "check" and args.json:  # e.g. a malformed --set: still answer in JSON
+            print(json.dumps({"ok": False, "errors": [str(p) for p in err.problems], "counts": {}}, indent=2))
+            return 2
         for p in err.problems:
             print(f"error: {p}", file=sys.stderr)
         return 2

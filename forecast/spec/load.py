@@ -45,25 +45,31 @@ def read_toml(path: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
 SCALAR_BRANCHES = ("str", "float", "bool", "int")
 
 
+def _branches(tp: Any) -> tuple:
+    """The alternatives of a union (``Annotated`` unwrapped), or ``(tp,)``."""
+    while get_origin(tp) is Annotated:
+        tp = get_args(tp)[0]
+    if get_origin(tp) in (Union, types.UnionType):
+        return tuple(b for a in get_args(tp) for b in _branches(a))
+    return (tp,)
+
+
 def fields_at(cls: type[BaseModel], loc: tuple) -> list[str]:
-    """Field names of the table at ``loc`` inside ``cls`` (dict keys and union branches followed)."""
+    """Field names of the table at ``loc`` inside ``cls`` (following fields, dict values, union branches)."""
     tp: Any = cls
     for part in loc:
-        while get_origin(tp) in (Union, types.UnionType, Annotated):
-            branches = [a for a in get_args(tp) if a is not type(None)]
-            tp = next((a for a in branches if getattr(a, "__name__", None) == part), branches[0])
-            if get_origin(tp) is None and getattr(tp, "__name__", None) == part:
-                break
-        if getattr(tp, "__name__", None) == part:
-            continue  # a union branch named in the location
-        if isinstance(tp, type) and issubclass(tp, BaseModel) and part in tp.model_fields:
-            tp = tp.model_fields[part].annotation
-        elif get_origin(tp) is dict:
-            tp = get_args(tp)[1]
+        models = [b for b in _branches(tp) if isinstance(b, type) and issubclass(b, BaseModel)]
+        dicts = [b for b in _branches(tp) if get_origin(b) is dict]
+        if any(m.__name__ == part for m in models):  # pydantic names the union branch it tried
+            tp = next(m for m in models if m.__name__ == part)
+        elif models and part in models[0].model_fields:
+            tp = models[0].model_fields[part].annotation
+        elif dicts:
+            tp = get_args(dicts[0])[1]
         elif not str(part).startswith(("function-", "union[")):
             return []
-    branches = get_args(tp) if get_origin(tp) in (Union, types.UnionType) else (tp,)
-    return next((list(b.model_fields) for b in branches if isinstance(b, type) and issubclass(b, BaseModel)), [])
+    models = [b for b in _branches(tp) if isinstance(b, type) and issubclass(b, BaseModel)]
+    return list(models[0].model_fields) if models else []
 
 
 def pydantic_problems(file: str, entry: str, err: ValidationError, fields: list[str],

@@ -1,0 +1,210 @@
+"""`forecast check` on a corpus of malformed model files (tests/malformed/).
+
+Every file there is a copy of tests/malformed/base_valid.toml with one mistake (two for
+wrong_two_*.toml); tests/malformed/cases.toml says what the validator must report for
+each. The command must print every problem as ``error: FILE: entry: message`` on stderr,
+exit with 2, show no traceback and write no file. The command imports no PyMC, so the
+whole module runs in seconds: each case runs once as a real command (a subprocess; all of
+them in parallel, up front), once through ``forecast.cli.main([... "--json"])`` in this
+process, and once through the Python API ``forecast.check.check``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tomllib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from forecast.check import check
+from forecast.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+MALFORMED = ROOT / "tests" / "malformed"
+REL = MALFORMED.relative_to(ROOT)  # paths as given on the command line (cwd = ROOT)
+CASES = tomllib.loads((MALFORMED / "cases.toml").read_text(encoding="utf-8"))["case"]
+PATH_FLAGS = ("--priors", "--sources")
+# cases also run as `forecast check ... --json` in a subprocess (all of them run through main() in-process)
+JSON_BY_SUBPROCESS = ["wrong_field", "wrong_two_word_source --sources sources", "base_valid --set claims.c1.credence"]
+EXAMPLE_COUNTS = {"sources": 2, "variables": 5, "claims": 6, "evidence": 2, "questions": 3, "scenarios": 3}
+
+
+def case_id(case: dict) -> str:
+    extra = " ".join(a.split("/")[-1] for a in case.get("args", []))
+    return f"{case['model'].removesuffix('.toml')}{' ' + extra if extra else ''}"
+
+
+def cli_args(case: dict, base: Path) -> list[str]:
+    """``check MODEL ARGS`` with the paths in them under ``base``."""
+    args, out = list(case.get("args", [])), [str(base / case["model"])]
+    for i, a in enumerate(args):
+        out.append(str(base / a) if i > 0 and args[i - 1] in PATH_FLAGS else a)
+    return out
+
+
+def api_kwargs(case: dict, base: Path) -> dict:
+    """The same case as keyword arguments of :func:`forecast.check.check`."""
+    args, kw = list(case.get("args", [])), {"sets": {}}
+    for flag, value in zip(args[::2], args[1::2], strict=True):
+        if flag == "--set":
+            key, _, v = value.partition("=")
+            kw["sets"][key] = v
+        else:
+            kw[flag.removeprefix("--")] = base / value
+    return kw
+
+
+def expected_file(err: dict, base: Path) -> str:
+    return err["file"] if err["file"].startswith("--") else str(base / err["file"])
+
+
+def assert_reports(lines: list[str], case: dict, base: Path) -> None:
+    """``lines`` (``FILE: entry: message``) hold exactly the case's errors, in any order."""
+    left = list(lines)
+    for err in case["errors"]:
+        prefix = f"{expected_file(err, base)}: {err['entry']}: "
+        match = next((x for x in left if x.startswith(prefix) and all(h in x for h in err["has"])), None)
+        assert match is not None, f"no error {prefix}... with {err['has']} in:\n" + "\n".join(lines)
+        left.remove(match)
+    assert not left, "unexpected extra error(s):\n" + "\n".join(left)
+
+
+def snapshot() -> dict:
+    """Everything under tests/malformed (with sizes and times) and the names at the project root."""
+    tree = {str(p.relative_to(MALFORMED)): (p.stat().st_size, p.stat().st_mtime_ns) for p in MALFORMED.rglob("*")}
+    top = sorted(p.name for p in ROOT.iterdir() if p.name != ".pytest_cache")
+    return {"malformed": tree, "root": top}
+
+
+def run_cli(args: list[str], env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "forecast", "check", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory):
+    """Run the real command once per case, in parallel; note what it wrote."""
+    cache = tmp_path_factory.mktemp("forecast_cache")
+    env = {**os.environ, "FORECAST_CACHE": str(cache), "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "80"}
+    jobs = {}
+    for case in CASES:
+        args = cli_args(case, REL)
+        jobs[case_id(case), "plain"] = args
+    for name in JSON_BY_SUBPROCESS:
+        case = next(c for c in CASES if case_id(c) == name)
+        jobs[name, "json"] = [*cli_args(case, REL), "--json"]
+    jobs["example", "json"] = ["models/examples/trade_talks.toml", "--sources", "models/examples/sources", "--json"]
+    jobs["base", "plain"] = [str(REL / "base_valid.toml"), "--sources", str(REL / "sources")]
+    before = snapshot()
+    with ThreadPoolExecutor(max_workers=max(2, min(8, os.cpu_count() or 2))) as pool:
+        futures = {key: pool.submit(run_cli, args, env) for key, args in jobs.items()}
+        results = {key: f.result() for key, f in futures.items()}
+    return {"results": results, "before": before, "after": snapshot(), "cache": sorted(cache.iterdir())}
+
+
+def test_corpus_is_big_enough():
+    wrong = sorted(p.name for p in MALFORMED.glob("wrong_*.toml"))
+    assert len(wrong) >= 20
+    assert set(wrong) <= {c["model"] for c in CASES}, "every wrong_*.toml needs a case in cases.toml"
+    assert (MALFORMED / "priors").is_dir() and list((MALFORMED / "priors").glob("wrong_*.toml"))
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_cli_reports_every_error(cli, case):
+    r = cli["results"][case_id(case), "plain"]
+    assert "Traceback" not in r.stderr, r.stderr
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.splitlines()
+    errors = [x.removeprefix("error: ") for x in lines if x.startswith("error: ")]
+    assert len(errors) == len([x for x in lines if x.strip() and "problem(s) found" not in x]), r.stderr
+    assert_reports(errors, case, REL)
+
+
+def plain_errors(cli, case: dict, base: Path) -> list[str]:
+    """The errors of the command-line run of ``case``, with its paths moved under ``base``."""
+    lines = cli["results"][case_id(case), "plain"].stderr.replace(str(REL), str(base)).splitlines()
+    return [x.removeprefix("error: ") for x in lines if x.startswith("error: ")]
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_cli_json(cli, case, capsys):
+    before = snapshot()
+    assert main(["check", *cli_args(case, MALFORMED), "--json"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    out = json.loads(captured.out)
+    assert out["ok"] is False
+    assert set(out) == {"ok", "errors", "counts"}
+    assert_reports(out["errors"], case, MALFORMED)
+    assert out["errors"] == plain_errors(cli, case, MALFORMED)
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("name", JSON_BY_SUBPROCESS)
+def test_cli_json_subprocess(cli, name):
+    case = next(c for c in CASES if case_id(c) == name)
+    r = cli["results"][name, "json"]
+    assert "Traceback" not in r.stderr and r.stderr == "", r.stderr
+    assert r.returncode == 2
+    out = json.loads(r.stdout)
+    assert out["ok"] is False and set(out) == {"ok", "errors", "counts"}
+    assert_reports(out["errors"], case, REL)
+    assert out["errors"] == plain_errors(cli, case, REL)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if c.get("api", True)], ids=case_id)
+def test_api(cli, case):
+    before = snapshot()
+    rep = check(MALFORMED / case["model"], **api_kwargs(case, MALFORMED))
+    assert rep.ok is False
+    assert_reports(rep.errors, case, MALFORMED)
+    assert rep.to_dict() == {"ok": False, "errors": rep.errors, "counts": rep.counts}
+    assert rep.errors == plain_errors(cli, case, MALFORMED)
+    assert snapshot() == before
+
+
+def test_cli_writes_no_files(cli):
+    assert cli["after"] == cli["before"]
+    assert cli["cache"] == []
+
+
+def test_two_mistakes_are_reported_at_once():
+    rep = check(MALFORMED / "wrong_two_field_cycle.toml")
+    assert len(rep.errors) == 2
+    assert any("unknown field 'stregth'" in e for e in rep.errors)
+    assert any("cycle: strike -> prices -> strike" in e for e in rep.errors)
+    rep = check(MALFORMED / "wrong_two_word_source.toml", sources=MALFORMED / "sources")
+    assert len(rep.errors) == 2
+    assert any("'likley'" in e for e in rep.errors) and any("'blogg.txt' not found" in e for e in rep.errors)
+
+
+def test_valid_example_passes(cli):
+    r = cli["results"]["example", "json"]
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out == {"ok": True, "errors": [], "counts": EXAMPLE_COUNTS}
+    rep = check(ROOT / "models/examples/trade_talks.toml", sources=ROOT / "models/examples/sources")
+    assert rep.ok and rep.errors == [] and rep.counts == EXAMPLE_COUNTS
+
+
+def test_base_model_passes(cli):
+    """The copies are wrong only by their one mistake: the model they come from is sound."""
+    r = cli["results"]["base", "plain"]
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == "" and r.stdout.startswith("ok ")
+    rep = check(MALFORMED / "base_valid.toml", sources=MALFORMED / "sources")
+    assert rep.ok, rep.errors
+    assert rep.counts == {"sources": 2, "variables": 4, "claims": 3, "evidence": 2, "questions": 2, "scenarios": 1}
+
+
+def test_check_imports_no_pymc():
+    code = ("import sys; from forecast.cli import main; main(['check', sys.argv[1]]); "
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'pymc', 'pytensor', 'preliz', 'arviz'}))")
+    r = subprocess.run([sys.executable, "-c", code, str(REL / "wrong_field.toml")], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "[]", r.stdout + r.stderr
