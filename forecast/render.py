@@ -74,8 +74,9 @@ def print_run(summary: dict) -> None:
     for col in ("variable", "kind", "mean", f"{lvl} interval", "ICD 203", "note"):
         t.add_column(col, justify="right" if col in ("mean", f"{lvl} interval") else "left")
     for vid, d in summary["variables"].items():
-        t.add_row(f"{d['label']} [dim]({vid})[/dim]", d["kind"], pct(d["mean"]) if d["kind"] == "event" else f"{d['mean']:.2f}",
-                  f"{pct(d['lo'])}–{pct(d['hi'])}" if d["kind"] == "event" else f"{d['lo']:.2f}–{d['hi']:.2f}",
+        ev = d["kind"] == "event"
+        t.add_row(f"{d['label']} [dim]({vid})[/dim]", d["kind"], pct(d["mean"]) if ev else f"{d['mean']:.2f}",
+                  f"{pct(d['lo'])}–{pct(d['hi'])}" if ev else f"{d['lo']:.2f}–{d['hi']:.2f}",
                   d.get("word", ""), d.get("status", ""))
     out.print(t)
     q = Table(title="Questions", title_justify="left")
@@ -94,7 +95,8 @@ def print_run(summary: dict) -> None:
             c.add_row(cid, pct(d["credence_prior"]), pct(d["credence_post"]))
         out.print(c)
     for line in diagnostics_lines(summary["diagnostics"]):
-        (err if line.startswith("warning") else out).print(line, style="yellow" if line.startswith("warning") else "dim")
+        warn = line.startswith("warning")
+        (err if warn else out).print(line, style="yellow" if warn else "dim")
 
 
 def whatif_command(args, sets, observe, do) -> int:
@@ -138,9 +140,13 @@ def print_whatif(cmp: dict) -> None:
     for col in ("item", "baseline", "what-if", "change", f"{lvl} interval of change"):
         t.add_column(col, justify="left" if col == "item" else "right")
     for row in cmp["rows"]:
-        f = (lambda x: f"{x:.2f}") if row["kind"] == "index" else pct
+        index = row["kind"] == "index"
+        f = (lambda x: f"{x:.2f}") if index else pct
         d = row["diff"]
-        sign = lambda x: ("+" if x > 0 else "") + (f"{x:.2f}" if row["kind"] == "index" else f"{100 * x:.0f} pts")  # noqa: E731
+
+        def sign(x: float, index: bool = index) -> str:
+            return ("+" if x > 0 else "") + (f"{x:.2f}" if index else f"{100 * x:.0f} pts")
+
         t.add_row(row["label"] if len(row["label"]) < 70 else row["label"][:67] + "…", f(row["baseline"]["mean"]),
                   f(row["whatif"]["mean"]), sign(d["mean"]), f"{sign(d['lo'])} to {sign(d['hi'])}")
     out.print(t)

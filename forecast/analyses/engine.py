@@ -86,7 +86,9 @@ class Engine:
         if key in self._world_fns:
             return self._world_fns[key]
         m = self.forward.model
-        theta = {p: pytensor.shared(np.zeros(self.T, dtype=m[p].dtype), name=f"theta__{p}") for p in self.forward.params}
+        theta = {
+            p: pytensor.shared(np.zeros(self.T, dtype=m[p].dtype), name=f"theta__{p}") for p in self.forward.params
+        }
         shape = (self.T, self.R)
         fixed_sh = {v: pytensor.shared(np.zeros(shape, dtype=m[v].dtype), name=f"fixed__{v}") for v in fixed}
         repl = {m[p]: s for p, s in theta.items()}

@@ -1,42 +1,55 @@
-"""Condition on evidence: ``pm.observe`` on the evidence's ancestral model, then a real sampler.
+"""Condition on evidence: the ancestral system, binaries summed out, sampled by NUTS.
 
 Only the evidence's ancestral set (observed variables and everything with a
 claim path into them) carries information from the evidence; every other
-parameter keeps its prior. That part is built as a single system, observed with
-``pm.observe`` and sampled: NUTS for continuous parameters and PyMC's
-binary Gibbs steps for gates and latent events (``sampler="pymc"``), or nutpie
-after ``pymc_extras.marginalize`` removed every binary latent
-(``sampler="nutpie"``, only when nothing has to be recovered from the marginals).
+parameter keeps its prior. That part is built by
+:func:`forecast.compile.marginal.build_marginal` (claim gates and unobserved
+events summed out exactly), its measurements observed with ``pm.observe``, and
+its continuous parameters sampled with NUTS: PyMC's (``sampler="pymc"``) or
+nutpie's (``sampler="nutpie"``).
+
+From every posterior draw the summed-out binaries are recovered exactly, in one
+compiled call vectorised over draws: the joint posterior of the latent events
+and each claim's posterior probability of being real. The same call, fed other
+hyperparameters, gives importance weights for a what-if that changes only
+priors (:meth:`Posterior.reweighted`), checked with Pareto-smoothed importance
+sampling (the Pareto k diagnostic).
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import arviz as az
 import numpy as np
 import pymc as pm
+import pytensor
+import pytensor.tensor as pt
+from pytensor.graph.replace import vectorize_graph
 
-from forecast.analyses.exact import latent_event_posterior, sample_configs
-from forecast.compile import Numbers, ancestral_set, build
+from forecast.compile import Numbers, ancestral_set, set_hyper
+from forecast.compile.marginal import Marginal, build_marginal
 from forecast.spec.resolve import Resolved
 
 log = logging.getLogger(__name__)
 
-RHAT_MAX, ESS_MIN = 1.01, 400
+RHAT_MAX, ESS_MIN, PARETO_K_MAX = 1.01, 400, 0.7
 
 
 @dataclass
 class Posterior:
-    theta: dict[str, np.ndarray]  # random parameters of the ancestral set, (T,)
-    states: dict[str, np.ndarray]  # observed states and latent indices of the ancestral set, (T,)
+    theta: dict[str, np.ndarray]  # continuous parameters of the ancestral set, (T,)
+    states: dict[str, np.ndarray]  # observed events and index levels of the ancestral set, (T,)
     idata: az.InferenceData | None
     diagnostics: dict = field(default_factory=dict)
     latent: list[str] = field(default_factory=list)  # unobserved events of the ancestral set
-    configs: np.ndarray | None = None  # (2**k, k) joint states of ``latent``
-    config_probs: np.ndarray | None = None  # (T, 2**k): P(config | parameters, evidence)
+    configs: np.ndarray | None = None  # (K, L) joint states of ``latent``
+    config_probs: np.ndarray | None = None  # (T, K): P(config | parameters, evidence)
+    gate_probs: dict[str, np.ndarray] = field(default_factory=dict)  # claim -> (T,) P(real | draw, evidence)
+    recover: Callable[[Numbers], tuple] | None = field(default=None, repr=False)
 
     def event_prob(self, v: str) -> np.ndarray:
         """P(latent event v | parameters, evidence), per draw."""
@@ -49,15 +62,43 @@ class Posterior:
         idx = sample_configs(self.config_probs, reps, seed)
         return {v: self.configs[idx, i].astype(float) for i, v in enumerate(self.latent)}
 
+    def reweighted(self, old: Numbers, new: Numbers) -> tuple[Posterior, np.ndarray, float]:
+        """This posterior under other hyperparameters: (recovered binaries, normalised weights, Pareto k).
+
+        The weight of a draw is p_new(parameters, evidence) / p_old(parameters, evidence)
+        with the binaries summed out, smoothed by PSIS.
+        """
+        T = len(self.config_probs)
+        lp_old, *_ = self.recover(old)
+        lp_new, probs, gates, _ = self.recover(new)
+        self.recover(old)  # leave the shared hyperparameters as they were
+        logw = np.asarray(lp_new - lp_old, dtype=float).reshape(T)
+        if np.allclose(logw, logw[0]):
+            return replace(self, config_probs=probs, gate_probs=gates), np.full(T, 1.0 / T), 0.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lw, k = az.psislw(logw.copy())
+        w = np.exp(lw - lw.max())
+        return replace(self, config_probs=probs, gate_probs=gates), w / w.sum(), float(k)
+
+
+def sample_configs(probs: np.ndarray, reps: int, seed: int) -> np.ndarray:
+    """Indices (T, reps) of configurations drawn from each row of ``probs``."""
+    rng = np.random.default_rng(seed)
+    cdf = np.cumsum(probs, axis=1)
+    u = rng.random((probs.shape[0], reps))
+    idx = (u[:, :, None] > cdf[:, None, :]).sum(axis=2)
+    return np.minimum(idx, probs.shape[1] - 1)
+
 
 def health(idata: az.InferenceData | None, sampler: str) -> dict:
     """R-hat, bulk and tail ESS, divergences, and plain-word warnings."""
     if idata is None or not len(idata.posterior.data_vars):
-        return {"method": "exact", "warnings": []}
+        return {"method": "exact (every parameter fixed)", "warnings": []}
     summ = az.summary(idata, kind="diagnostics")
     div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
     d = {
-        "method": f"MCMC ({sampler})",
+        "method": f"MCMC ({sampler} NUTS; gates and latent events summed out exactly)",
         "chains": int(idata.posterior.sizes["chain"]),
         "draws": int(idata.posterior.sizes["draw"]),
         "r_hat_max": float(np.nanmax(summ["r_hat"])) if len(summ) else 1.0,
@@ -70,11 +111,27 @@ def health(idata: az.InferenceData | None, sampler: str) -> dict:
         worst = summ["r_hat"].idxmax()
         warn.append(f"R-hat {d['r_hat_max']:.3f} > {RHAT_MAX} ({worst}): chains disagree; draw more")
     if d["ess_bulk_min"] < ESS_MIN or d["ess_tail_min"] < ESS_MIN:
-        warn.append(f"effective sample size below {ESS_MIN} (bulk {d['ess_bulk_min']:.0f}, tail {d['ess_tail_min']:.0f})")
+        warn.append(
+            f"effective sample size below {ESS_MIN} (bulk {d['ess_bulk_min']:.0f}, tail {d['ess_tail_min']:.0f})"
+        )
     if div:
         warn.append(f"{div} divergent transitions: the posterior is hard to explore; results may be biased")
     d["warnings"] = warn
     return d
+
+
+def _recovery(mg: Marginal, names: list[str]) -> Callable[..., tuple]:
+    """Compiled: per-draw values of ``names`` -> (log p(params, evidence), config probs, gate probs)."""
+    m = mg.model
+    rvs = [m[n] for n in names]
+    batched = {rv: pt.vector(rv.name, dtype=rv.dtype) for rv in rvs}
+    joint = vectorize_graph(mg.joint, replace=batched)  # (T, K)
+    prior = sum((pm.logp(rv, batched[rv]) for rv in rvs if not rv.name.startswith(("u__", "z__"))), pt.zeros(()))
+    total = pm.math.logsumexp(joint, axis=-1) + prior
+    probs = pt.special.softmax(joint, axis=-1)
+    gates = [(probs * vectorize_graph(g, replace=batched)).sum(axis=-1) for g in mg.gates.values()]
+    levels = [vectorize_graph(x, replace=batched) for x in mg.levels.values()]
+    return pytensor.function(list(batched.values()), [total, probs, *gates, *levels], on_unused_input="ignore")
 
 
 def sample_posterior(
@@ -89,58 +146,37 @@ def sample_posterior(
     progress: bool = False,
 ) -> Posterior:
     """Sample P(parameters, ancestral states | evidence); ``draws`` in total over chains."""
-    targets = {o.variable for o in r.evidence}
-    nodes = ancestral_set(r, targets)
-    system = build(r, numbers, nodes=nodes)
-    observed = pm.observe(system.model, system.evidence)
-    latent = [v.name for v in observed.free_RVs]
-    if not latent:  # everything fixed: the evidence only fixes states
-        T = draws
-        return Posterior({}, {s: np.full(T, system.evidence[s]) for s in system.states if s in system.evidence}, None)
-    per_chain = -(-draws // chains)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if sampler == "nutpie":
-            idata = _nutpie(observed, per_chain, tune, chains, seed, progress)
-        else:
-            with observed:
-                idata = pm.sample(
-                    draws=per_chain,
-                    tune=tune,
-                    chains=chains,
-                    cores=1,
-                    random_seed=seed,
-                    progressbar=progress,
-                    compute_convergence_checks=False,
-                )
-    post = idata.posterior
-    flat = lambda name: post[name].values.reshape(-1)[:draws]  # noqa: E731
-    theta = {p: flat(p) for p in system.params if p in post}
-    states = {}
-    kinds = {v: r.variables[v].kind for v in system.states}
-    latent = [s for s in system.states if s not in system.evidence and kinds[s] == "event"]
-    for s in system.states:
-        if s in system.evidence:
-            states[s] = np.full(draws, system.evidence[s])
-        elif kinds[s] == "index":
-            states[s] = flat(s)
-    configs = probs = None
-    if latent:  # exact given the parameters and the (sampled) index levels: see forecast.analyses.exact
-        centred = pm.observe(build(r, numbers, nodes=nodes, centred=True).model, system.evidence)
-        free = {v.name: flat(v.name) for v in centred.free_RVs if v.name not in latent}
-        configs, probs = latent_event_posterior(centred, free, latent)
-    return Posterior(theta, states, idata, health(idata, sampler), latent, configs, probs)
+    nodes = ancestral_set(r, {o.variable for o in r.evidence})
+    mg = build_marginal(r, numbers, nodes)
+    observed = pm.observe(mg.model, mg.evidence)
+    names = [rv.name for rv in observed.free_RVs]
+    idata = None
+    if names:
+        per_chain = -(-draws // chains)
+        with warnings.catch_warnings(), observed:
+            warnings.simplefilter("ignore")
+            idata = pm.sample(
+                draws=per_chain, tune=tune, chains=chains, cores=1, random_seed=seed, progressbar=progress,
+                nuts_sampler=sampler, compute_convergence_checks=False,
+                **({"target_accept": 0.9} if sampler == "pymc" else {}),
+            )
+        flat = {n: idata.posterior[n].values.reshape(-1)[:draws] for n in names}
+    else:  # every parameter fixed: the evidence is summed exactly, nothing to sample
+        flat = {}
+    fn = _recovery(mg, names)
+    T = draws
 
+    n_gates = len(mg.gates)
 
-def _nutpie(model: pm.Model, draws: int, tune: int, chains: int, seed: int, progress: bool) -> az.InferenceData:
-    import nutpie
-    discrete = [v for v in model.free_RVs if v.type.dtype.startswith("int")]
-    if discrete:
-        # marginalize() would remove them, but pymc-extras 0.10 cannot recover a
-        # latent whose dependent is itself marginalised, and we report them all.
-        raise NotImplementedError(
-            f"nutpie needs a model without binary latents; this one has {len(discrete)} "
-            "(claim gates or unobserved events): use sampler='pymc'"
-        )
-    compiled = nutpie.compile_pymc_model(model)
-    return nutpie.sample(compiled, draws=draws, tune=tune, chains=chains, seed=seed, progress_bar=progress)
+    def recover(nums: Numbers) -> tuple:
+        set_hyper(mg.model, nums)
+        total, probs, *rest = fn(*(flat[n] for n in names))
+        probs = np.broadcast_to(np.asarray(probs), (T, len(mg.configs)))
+        gates = {c: np.asarray(g) * np.ones(T) for c, g in zip(mg.gates, rest[:n_gates])}
+        return np.asarray(total) * np.ones(T), probs, gates, rest[n_gates:]
+
+    _, probs, gates, levels = recover(numbers)
+    theta = {n: x for n, x in flat.items() if n.startswith(("base__", "effect__", "noise__"))}
+    states = {o.variable: np.full(T, o.value) for o in r.evidence if o.kind == "event" and o.variable in nodes}
+    states.update({v: np.asarray(x) * np.ones(T) for v, x in zip(mg.levels, levels)})
+    return Posterior(theta, states, idata, health(idata, sampler), mg.latent, mg.configs, probs, gates, recover)

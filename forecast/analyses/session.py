@@ -7,14 +7,17 @@ differences and reports are computed.
 
 What-if semantics
 -----------------
-* ``do`` (an intervention, ``pm.do``): the parameter draws stay those of the
-  baseline (prior, or posterior given all evidence); the intervened variables
-  are fixed and everything downstream of them is simulated again. Evidence on
-  the intervened variables and their descendants is set aside (it describes
-  the world the intervention replaces). Differences are paired draw by draw.
+* ``do`` (an intervention, ``pm.do``): the intervened variables are fixed and
+  everything downstream of them is simulated again. Evidence on the intervened
+  variables and their descendants is set aside (it describes the world the
+  intervention replaces). When no evidence is set aside, the parameter draws
+  are the baseline's (prior, or posterior given all evidence) and differences
+  are paired draw by draw; otherwise the posterior given the remaining
+  evidence is sampled (same seed) and the pairing is by draw index only.
 * prior changes (``--set``, another prior set): without evidence the same
   compiled functions are fed new hyperparameters and the same seed (common
-  random numbers); with evidence the posterior is sampled again.
+  random numbers); with evidence, :meth:`Session.variant` importance-reweights
+  the baseline posterior (PSIS, Pareto k reported) and ``run`` samples anew.
 * ``observe``: more evidence, a new posterior.
 """
 
@@ -30,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from forecast.analyses.engine import Engine
-from forecast.analyses.posterior import Posterior, sample_posterior
+from forecast.analyses.posterior import PARETO_K_MAX, Posterior, sample_posterior
 from forecast.compile import Numbers, descendants
 from forecast.spec import load_model, load_prior_set, resolve
 from forecast.spec.errors import Problem, SpecError
@@ -66,6 +69,11 @@ class Result:
     diagnostics: dict
     manifest: dict
     posterior: Posterior | None = field(default=None, repr=False)
+    weights: np.ndarray | None = None  # importance weights (T,), normalised; None = equal
+
+    def mean(self, key: str) -> float:
+        x = np.asarray(self.outcomes[key], dtype=float)
+        return float(x.mean() if self.weights is None else self.weights @ x)
 
     @property
     def draws(self) -> int:
@@ -167,20 +175,42 @@ class Session:
         if problems:
             raise SpecError(problems)
         numbers = Numbers.of(r)
+        cut = descendants(r, do)
+        r_ev = replace(r, evidence=tuple(o for o in r.evidence if o.variable not in cut))  # set aside
+        post = self.posterior(r_ev, numbers) if r_ev.evidence else None
+        return self._simulate(r, numbers, post, do, None)
+
+    def variant(self, base: Result, r: Resolved) -> Result:
+        """``base`` under the priors of ``r`` (same evidence and interventions), without recompiling.
+
+        Without evidence the compiled simulator is fed the new hyperparameters
+        (same seed: common random numbers). With evidence the base posterior is
+        importance-reweighted: ``weights`` (PSIS-smoothed), Pareto k in ``diagnostics``.
+        A change of prior family or of evidence falls back to :meth:`run`.
+        """
+        numbers = Numbers.of(r)
+        same_evidence = r.evidence == base.resolved.evidence
+        if not same_evidence or not self.engine(numbers, r).accepts(Numbers.of(base.resolved)):
+            return self.run(r, do=base.do)
+        if base.posterior is None:
+            return self._simulate(r, numbers, None, base.do, None)
+        post, w, k = base.posterior.reweighted(Numbers.of(base.resolved), numbers)
+        return self._simulate(r, numbers, post, base.do, (w, k))
+
+    def _simulate(self, r: Resolved, numbers: Numbers, post: Posterior | None, do: dict[str, float],
+                  weights: tuple[np.ndarray, float] | None) -> Result:
         eng = self.engine(numbers, r)
         theta = eng.sample_theta(numbers, self.seed)
-        post, fixed, cred_post = None, {}, None
-        if r.evidence:
-            post = self.posterior(r, numbers)
+        cut = descendants(r, do)
+        fixed, cred_post = {}, None
+        w = None if weights is None else weights[0]
+        if post is not None:
             theta.update(post.theta)
-            cut = descendants(r, do)
             fixed = {v: x for v, x in post.states.items() if v not in cut}
             worlds = post.latent_worlds(eng.R, self.seed + 2)
             fixed.update({v: x for v, x in worlds.items() if v not in cut})
-            cred_post = {
-                c: float(post.theta[f"gate__{c}"].mean()) if f"gate__{c}" in post.theta else numbers.credence[c]
-                for c in r.claims
-            }
+            avg = (lambda x: float(x.mean())) if w is None else (lambda x: float(w @ x))  # noqa: E731
+            cred_post = {c: avg(post.gate_probs[c]) if c in post.gate_probs else numbers.credence[c] for c in r.claims}
         out = eng.simulate(theta, fixed=fixed, do=do, seed=self.seed + 1)
         for v in post.latent if post else ():
             if v not in cut:
@@ -192,8 +222,17 @@ class Session:
                 out[f"q:{q.id}"] = eng.exceed(out, theta, q.variable, q.threshold)
         outcomes = {k: v for k, v in out.items() if not k.startswith("eta__")}
         diag = dict(post.diagnostics) if post else {"method": "forward simulation (independent draws)", "warnings": []}
+        diag["warnings"] = list(diag.get("warnings", []))
+        if weights is not None:
+            k = weights[1]
+            diag.update(pareto_k=k, ess_weights=float(1.0 / np.sum(w**2)))
+            if k > PARETO_K_MAX:
+                diag["warnings"].append(
+                    f"Pareto k {k:.2f} > {PARETO_K_MAX}: the new priors are too far from the sampled ones "
+                    "for reweighting; run the prior set on its own (forecast run --priors ...)"
+                )
         diag.update(draws=self.draws, worlds_per_draw=eng.R, compiles=eng.compiles)
-        return Result(r, outcomes, cred_post, do, tuple(sorted(fixed)), diag, self.manifest(r, do), post)
+        return Result(r, outcomes, cred_post, do, tuple(sorted(fixed)), diag, self.manifest(r, do), post, w)
 
     def with_priors(self, priors=..., sets: dict | None = None, observe: dict | None = None) -> Resolved:
         return self.resolve(priors, sets, observe)
@@ -224,4 +263,4 @@ def scenario_resolved(session: Session, name: str) -> tuple[Resolved, dict[str, 
     return r, {k: float(v) for k, v in sc.do.items()}
 
 
-__all__ = ["Result", "Session", "scenario_resolved", "replace"]
+__all__ = ["Result", "Session", "scenario_resolved"]

@@ -11,22 +11,35 @@ import numpy as np
 from forecast.analyses.session import Result
 
 
-def interval(x: np.ndarray, level: float) -> tuple[float, float]:
+def interval(x: np.ndarray, level: float, weights: np.ndarray | None = None) -> tuple[float, float]:
+    """Central ``level`` interval of draws ``x`` (importance-weighted when ``weights`` is given)."""
     a = (1 - level) / 2
-    lo, hi = np.quantile(np.asarray(x, dtype=float), [a, 1 - a])
+    x = np.asarray(x, dtype=float)
+    if weights is None:
+        lo, hi = np.quantile(x, [a, 1 - a])
+    else:
+        order = np.argsort(x)
+        cdf = np.cumsum(weights[order]) - 0.5 * weights[order]
+        lo, hi = np.interp([a, 1 - a], cdf, x[order])
     return float(lo), float(hi)
 
 
-def mcse(x: np.ndarray) -> float:
-    """Monte Carlo standard error of a mean of (roughly independent) draws."""
+def mcse(x: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """Monte Carlo standard error of a mean of (roughly independent, possibly weighted) draws."""
     x = np.asarray(x, dtype=float)
-    return float(x.std(ddof=1) / np.sqrt(len(x))) if len(x) > 1 else 0.0
+    if len(x) < 2:
+        return 0.0
+    if weights is None:
+        return float(x.std(ddof=1) / np.sqrt(len(x)))
+    m = weights @ x
+    return float(np.sqrt(np.sum(weights**2 * (x - m) ** 2)))
 
 
-def _stat(result: Result, x: np.ndarray, event: bool) -> dict:
-    level = result.resolved.interval
-    lo, hi = interval(x, level)
-    d = {"mean": float(np.mean(x)), "lo": lo, "hi": hi, "mcse": mcse(x)}
+def _stat(result: Result, x: np.ndarray, event: bool, weights: np.ndarray | None = ...) -> dict:
+    w = result.weights if weights is ... else weights
+    lo, hi = interval(x, result.resolved.interval, w)
+    mean = float(np.mean(x) if w is None else w @ np.asarray(x, dtype=float))
+    d = {"mean": mean, "lo": lo, "hi": hi, "mcse": mcse(x, w)}
     if event:
         d["word"] = result.resolved.priors.word_for(d["mean"])
     return d
@@ -42,7 +55,7 @@ def summarize(result: Result) -> dict:
         d.update(label=v.label, kind=v.kind)
         if v.id in result.do:
             d["status"] = "intervened"
-        elif v.id in {o.variable for o in r.evidence if o.kind in ("event", "index") and o.kind != "soft"} and v.kind == "event":
+        elif v.kind == "event" and v.id in {o.variable for o in r.evidence if o.kind == "event"}:
             d["status"] = "observed"
         variables[v.id] = d
     questions = {}
@@ -80,14 +93,15 @@ def compare(base: Result, alt: Result, label: str = "what-if") -> dict:
     for key, label_, kind, ident in keys:
         b, a = base.outcomes[key], alt.outcomes[key]
         diff = a - b
-        lo, hi = interval(diff, level)
+        w = alt.weights if alt.weights is not None else base.weights
+        lo, hi = interval(diff, level, w)
         row = {
             "id": ident,
             "kind": kind,
             "label": label_,
             "baseline": _stat(base, b, kind != "index"),
             "whatif": _stat(alt, a, kind != "index"),
-            "diff": {"mean": float(diff.mean()), "lo": lo, "hi": hi, "mcse": mcse(diff)},
+            "diff": {"mean": float(diff.mean() if w is None else w @ diff), "lo": lo, "hi": hi, "mcse": mcse(diff, w)},
         }
         rows.append(row)
     rows.sort(key=lambda row: -abs(row["diff"]["mean"]))

@@ -26,17 +26,11 @@ Every hyperparameter (prior parameters, credences) is a ``pm.Data`` so that a
 what-if that only changes priors reuses compiled functions. Fixed values (a
 ``DiracDelta`` prior, a credence of exactly 0 or 1) become constants.
 
-Two shapes of the same model are built:
-
-* **vectorised** (``draws=T, reps=R``): parameters have dims ``("world",)`` and
-  states ``("world", "rep")``: :math:`T` parameter draws, each with :math:`R`
-  simulated worlds, in one compiled call; Deterministics ``p__v``
-  (:math:`\sigma(\eta_v)`, events) and ``eta__v`` (indices) are added;
-* **single system** (``draws=None``): scalars, restricted to a set of nodes,
-  with measurement/report variables for the evidence; used with
-  ``pm.observe`` and a sampler. An index is written non-centred there,
-  :math:`x_v = \sigma(\eta_v + \tau_v z_v)`, :math:`z_v \sim \operatorname{Normal}(0, 1)`,
-  the same distribution without the funnel that would slow NUTS.
+The model is **vectorised**: parameters have dims ``("world",)`` and states
+``("world", "rep")``: :math:`T` parameter draws, each with :math:`R` simulated
+worlds, in one compiled call; Deterministics ``p__v`` (:math:`\sigma(\eta_v)`,
+events) and ``eta__v`` (indices) are added. Conditioning on evidence uses the
+same equations with the binaries summed out: :mod:`forecast.compile.marginal`.
 """
 
 from __future__ import annotations
@@ -51,7 +45,6 @@ from pymc_extras.prior import Prior
 
 from forecast.spec.fit import fit_bands
 from forecast.spec.resolve import Resolved
-
 
 PARAM_KINDS = ("base__", "effect__", "gate__", "noise__")
 
@@ -107,7 +100,6 @@ class Built:
     model: pm.Model
     params: list[str] = field(default_factory=list)  # random parameters (names of RVs)
     states: list[str] = field(default_factory=list)
-    evidence: dict[str, float] = field(default_factory=dict)  # observed name -> value
 
 
 def _prior_variable(name: str, group: str, ident: str, prior: dict, dims) -> pt.TensorVariable:
@@ -119,88 +111,49 @@ def _prior_variable(name: str, group: str, ident: str, prior: dict, dims) -> pt.
     return Prior(prior["dist"], **kwargs, dims=dims).create_variable(name)
 
 
-def build(
-    r: Resolved,
-    numbers: Numbers,
-    *,
-    draws: int | None = None,
-    reps: int | None = None,
-    nodes: Iterable[str] | None = None,
-    centred: bool = False,
-) -> Built:
-    """Build the PyMC model of ``r`` (see the module docstring for the equations).
+def build(r: Resolved, numbers: Numbers, *, draws: int, reps: int) -> Built:
+    """Build the vectorised PyMC model of ``r`` (see the module docstring for the equations).
 
-    Parameters
-    ----------
-    r, numbers
-        The resolved spec and its fitted priors.
-    draws, reps
-        Vectorised shape (parameter draws, worlds per draw); ``None`` for a single system.
-    nodes
-        Single system only: the variables to include (an ancestral set); evidence
-        on them is added as measurement and report variables.
-    centred
-        Single system only: write indices as ``LogitNormal`` states (for exact
-        enumeration given the levels) instead of non-centred (for the sampler).
+    ``draws`` parameter draws (dim ``world``), each with ``reps`` simulated worlds (dim ``rep``).
     """
-    vec = draws is not None
-    keep = set(r.order if nodes is None else nodes)
-    coords = {"world": np.arange(draws), "rep": np.arange(reps)} if vec else {}
-    pdims, sdims = (("world",), ("world", "rep")) if vec else (None, None)
-    lift = (lambda x: x[:, None]) if vec else (lambda x: x)
+    coords = {"world": np.arange(draws), "rep": np.arange(reps)}
+    pdims, sdims = ("world",), ("world", "rep")
     out = Built(pm.Model(coords=coords))
     with out.model:
         values: dict[str, pt.TensorVariable] = {}
-        for v in (v for v in r.order if v in keep):
+        for v in r.order:
             var = r.variables[v]
             base = _prior_variable(param_names("base", v), "base", v, numbers.base[v], pdims)
-            eta = lift(pm.math.logit(base)) if base.ndim or not vec else pm.math.logit(base)
+            eta = _col(pm.math.logit(base))
             for cid in var.claims_in:
                 c = r.claims[cid]
-                if c.cause not in values:
-                    continue
-                beta = _prior_variable(param_names("effect", cid), "effect", cid, numbers.effect[cid], pdims)
                 kappa = numbers.credence[cid]
                 if kappa == 0.0:
                     continue
-                term = c.sign * (beta if not vec or beta.ndim == 0 else lift(beta))
+                beta = _prior_variable(param_names("effect", cid), "effect", cid, numbers.effect[cid], pdims)
+                term = c.sign * _col(beta)
                 if kappa < 1.0:
                     gate = pm.Bernoulli(
                         param_names("gate", cid), p=pm.Data(f"hp__credence__{cid}", kappa), dims=pdims
                     )
-                    term = term * (lift(gate) if vec else gate)
+                    term = term * _col(gate)
                 eta = eta + term * values[c.cause]
             if var.kind == "event":
                 x = pm.Bernoulli(state_name(v), logit_p=eta, dims=sdims)
-                if vec:
-                    pm.Deterministic(f"p__{v}", pm.math.sigmoid(eta) + pt.zeros((draws, reps)), dims=sdims)
+                pm.Deterministic(f"p__{v}", pm.math.sigmoid(eta) + pt.zeros((draws, reps)), dims=sdims)
             else:
                 tau = _prior_variable(param_names("noise", v), "noise", v, numbers.noise[v], pdims)
-                if vec or centred:
-                    x = pm.LogitNormal(state_name(v), mu=eta, sigma=lift(tau) if vec and tau.ndim else tau, dims=sdims)
-                if vec:
-                    pm.Deterministic(f"eta__{v}", eta + pt.zeros((draws, reps)), dims=sdims)
-                elif not centred:  # non-centred for the sampler: no funnel between tau and the level
-                    z = pm.Normal(f"z__{v}", 0.0, 1.0)
-                    x = pm.Deterministic(state_name(v), pm.math.sigmoid(eta + tau * z))
+                x = pm.LogitNormal(state_name(v), mu=eta, sigma=_col(tau), dims=sdims)
+                pm.Deterministic(f"eta__{v}", eta + pt.zeros((draws, reps)), dims=sdims)
             values[v] = x
             out.states.append(v)
-        if not vec:
-            for ob in r.evidence:
-                if ob.variable not in keep:
-                    continue
-                x = values[ob.variable]
-                if ob.kind == "index":
-                    pm.Normal(f"meas__{ob.id}", mu=x, sigma=ob.sd)
-                    out.evidence[f"meas__{ob.id}"] = ob.value
-                elif ob.kind == "soft":
-                    q = ob.accuracy
-                    pm.Bernoulli(f"report__{ob.id}", p=q * x + (1 - q) * (1 - x))
-                    out.evidence[f"report__{ob.id}"] = ob.value
-                else:
-                    out.evidence[ob.variable] = ob.value
     out.params = [rv.name for rv in out.model.free_RVs if rv.name.startswith(PARAM_KINDS)]
     return out
+
+
+def _col(x: pt.TensorVariable) -> pt.TensorVariable:
+    """A per-draw parameter (T,) as a column (T, 1) against the worlds; a constant stays as it is."""
+    return x[:, None] if x.ndim else x
 
 
 def set_hyper(model: pm.Model, numbers: Numbers) -> None:

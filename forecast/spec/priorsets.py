@@ -17,7 +17,7 @@ from pydantic import Field
 
 from forecast.spec.errors import Problem, SpecError
 from forecast.spec.load import find_file, read_toml, validate_entry
-from forecast.spec.schema import Probability, ProbabilityText, PriorSpec, Strict
+from forecast.spec.schema import PriorSpec, Probability, ProbabilityText, Strict
 
 DEFAULT_PATH = Path(__file__).with_name("default_priors.toml")
 Grade = Literal["A", "B", "C", "D", "E", "F"]
