@@ -47,6 +47,8 @@ def diagnostics_lines(d: dict) -> list[str]:
                 f"divergences {d['divergences']}")
     else:
         line = f"{d.get('method')}: {d.get('draws')} parameter draws x {d.get('worlds_per_draw')} worlds"
+    if "pareto_k" in d:
+        line += f"; importance-reweighted, Pareto k {d['pareto_k']:.2f}, ESS of weights {d['ess_weights']:.0f}"
     return [line] + [f"warning: {w}" for w in d.get("warnings", [])]
 
 

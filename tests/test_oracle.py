@@ -12,16 +12,16 @@ interventions with evidence, the engine's estimate of P(v = 1 | ...) is compared
 with the exact value:
 
 * no intervention: ``VariableElimination.query`` (with the evidence, if any);
-* ``do``: ``CausalInference.query(..., do=..., evidence=...)`` where pgmpy accepts
-  the query (the query variable a descendant of the intervention), and always
-  ``VariableElimination`` on the mutilated network (incoming edges of the
-  intervened variables cut, their CPDs set to the intervened value); the two are
-  asserted to agree, as a check of the oracle itself.
-
-The engine's documented what-if semantics (``forecast/analyses/session.py``,
-``docs/semantics.md``): evidence on an intervened variable or on its descendants
-is set aside. The expected value of a ``do`` query is therefore computed with
-only the evidence that is not downstream of (or on) an intervened variable.
+* ``do`` ("had the intervention held", the engine's documented semantics in
+  ``forecast/analyses/session.py`` and ``docs/semantics.md``): a variable not
+  downstream of the intervention keeps its posterior given all evidence; a
+  downstream one is the sum, over the joint posterior of the upstream variables
+  given all evidence, of its probability in the mutilated network (incoming
+  edges of the intervened variables cut, their CPDs set to the intervened
+  value), with the evidence downstream ignored. When no evidence lies
+  downstream this equals pgmpy's ``CausalInference.query(..., do=...,
+  evidence=...)``, which is asserted wherever pgmpy accepts the query, as a
+  check of the oracle itself.
 
 Tolerance: |estimate - exact| <= 4 * MCSE + 0.01. The estimate is the mean of
 ``res.outcomes[v]`` over the T draws. MCSE = sd / sqrt(ESS): for forward
@@ -133,29 +133,48 @@ def descendants(name: str, roots) -> set[str]:
     return seen
 
 
+def _ve(bn: DiscreteBayesianNetwork, v: str, evidence: dict[str, int]) -> float:
+    factor = VariableElimination(bn).query([v], evidence=evidence or None, show_progress=False)
+    return float(factor.get_value(**{v: 1}))
+
+
 def exact(name: str, v: str, evidence: dict[str, float] | None = None, do: dict[str, float] | None = None) -> float:
-    """Exact P(v = 1 | do, evidence) in pgmpy; evidence on or below an intervened variable is set aside."""
-    do = do or {}
-    evidence = {k: int(x) for k, x in (evidence or {}).items() if k not in descendants(name, do)}
+    """Exact P(v = 1) after ``do`` given ``evidence``, in pgmpy ("had do held", see the module docstring).
+
+    Not downstream of the intervention: P(v | all evidence). Downstream:
+    sum over the joint posterior of the upstream variables (given all evidence)
+    of P(v | upstream states) in the mutilated network; evidence downstream is ignored.
+    """
+    do = {k: int(x) for k, x in (do or {}).items()}
+    evidence = {k: int(x) for k, x in (evidence or {}).items()}
     if v in do:
         return float(do[v])
-    if v in evidence:
+    if v in evidence and v not in descendants(name, do):
         return float(evidence[v])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        full = pgmpy_network(name)
+        cut = descendants(name, do)
+        if v not in cut:
+            return _ve(full, v, evidence)
+        up_ev = {k: x for k, x in evidence.items() if k not in cut}
+        free_up = [u for u in network(name)["parents"] if u not in cut and u not in up_ev]
         mutilated = pgmpy_network(name, do)
-        ev = {**evidence, **{k: int(x) for k, x in do.items()}}
-        factor = VariableElimination(mutilated).query([v], evidence=ev or None, show_progress=False)
-        p = float(factor.get_value(**{v: 1}))
-        if do:
+        if not free_up:
+            p = _ve(mutilated, v, {**up_ev, **do})
+        else:
+            post = VariableElimination(full).query(free_up, evidence=evidence or None, show_progress=False)
+            p = 0.0
+            for states in itertools.product((0, 1), repeat=len(free_up)):
+                config = dict(zip(free_up, states))
+                p += float(post.get_value(**config)) * _ve(mutilated, v, {**up_ev, **config, **do})
+        if len(up_ev) == len(evidence):  # no evidence downstream: pgmpy's do-calculus must agree
             try:
-                q = CausalInference(pgmpy_network(name)).query(
-                    [v], do={k: int(x) for k, x in do.items()}, evidence=evidence or None, show_progress=False
-                )
+                q = CausalInference(full).query([v], do=do, evidence=evidence or None, show_progress=False)
             except ValueError as exc:  # pgmpy only answers for descendants of the intervention
                 assert "Invalid causal query" in str(exc), exc
             else:
-                assert abs(q.get_value(**{v: 1}) - p) < 1e-9, (name, v, do, evidence)  # the oracle agrees with itself
+                assert abs(q.get_value(**{v: 1}) - p) < 1e-9, (name, v, do, evidence)  # the oracle agrees
     return p
 
 
@@ -218,7 +237,7 @@ CASES = [
     ("chain", {}, {"B": 1.0}, "ABC"),
     ("chain", {}, {"A": 0.0}, "BC"),
     ("chain", {"A": 1.0}, {"B": 0.0}, "ABC"),  # evidence upstream of the intervention: kept
-    ("chain", {"C": 1.0}, {"B": 0.0}, "ABC"),  # evidence downstream of the intervention: set aside
+    ("chain", {"C": 1.0}, {"B": 0.0}, "ABC"),  # evidence downstream: A keeps P(A | C), C is simulated
     # (2) collider A -> C <- B, C -> D (no evidence in the file)
     ("collider", {}, {}, "ABCD"),
     ("collider", {"C": 1.0}, {}, "ABD"),
@@ -231,7 +250,7 @@ CASES = [
     ("branch", {"Z": 1.0}, {}, "LRY"),  # a second observation, below Y
     ("branch", {}, {"R": 1.0}, "LYZ"),  # do with evidence (X) not downstream of it
     ("branch", {}, {"Y": 0.0}, "LRZ"),
-    ("branch", {}, {"X": 0.0}, "LYZ"),  # evidence on the intervened variable itself: set aside
+    ("branch", {}, {"X": 0.0}, "LYZ"),  # evidence on the intervened variable: L keeps P(L | X=1)
 ]
 SLOW_CASES = [  # the same network with a random Beta base rate on L: NUTS, and an ESS that matters
     ("branch_beta", {}, {}, "LYZ"),

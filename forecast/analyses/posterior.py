@@ -124,9 +124,9 @@ def _recovery(mg: Marginal, names: list[str]) -> Callable[..., tuple]:
     """Compiled: per-draw values of ``names`` -> (log p(params, evidence), config probs, gate probs)."""
     m = mg.model
     rvs = [m[n] for n in names]
-    batched = {rv: pt.vector(rv.name, dtype=rv.dtype) for rv in rvs}
+    batched = {rv: pt.tensor(rv.name, shape=(None, *rv.type.shape), dtype=rv.dtype) for rv in rvs}
     joint = vectorize_graph(mg.joint, replace=batched)  # (T, K)
-    prior = sum((pm.logp(rv, batched[rv]) for rv in rvs if not rv.name.startswith(("u__", "z__"))), pt.zeros(()))
+    prior = sum((pm.logp(rv, batched[rv]).sum(axis=-1) for rv in rvs if rv.name in mg.vectors), pt.zeros(()))
     total = pm.math.logsumexp(joint, axis=-1) + prior
     probs = pt.special.softmax(joint, axis=-1)
     gates = [(probs * vectorize_graph(g, replace=batched)).sum(axis=-1) for g in mg.gates.values()]
@@ -160,7 +160,10 @@ def sample_posterior(
                 nuts_sampler=sampler, compute_convergence_checks=False,
                 **({"target_accept": 0.9} if sampler == "pymc" else {}),
             )
-        flat = {n: idata.posterior[n].values.reshape(-1)[:draws] for n in names}
+        flat = {}
+        for n in names:
+            x = idata.posterior[n].values
+            flat[n] = x.reshape(-1, *x.shape[2:])[:draws]
     else:  # every parameter fixed: the evidence is summed exactly, nothing to sample
         flat = {}
     fn = _recovery(mg, names)
@@ -176,7 +179,7 @@ def sample_posterior(
         return np.asarray(total) * np.ones(T), probs, gates, rest[n_gates:]
 
     _, probs, gates, levels = recover(numbers)
-    theta = {n: x for n, x in flat.items() if n.startswith(("base__", "effect__", "noise__"))}
+    theta = {f"{kind}__{ident}": flat[n][:, j] for n, (kind, ids) in mg.vectors.items() for j, ident in enumerate(ids)}
     states = {o.variable: np.full(T, o.value) for o in r.evidence if o.kind == "event" and o.variable in nodes}
     states.update({v: np.asarray(x) * np.ones(T) for v, x in zip(mg.levels, levels)})
     return Posterior(theta, states, idata, health(idata, sampler), mg.latent, mg.configs, probs, gates, recover)

@@ -7,13 +7,13 @@ differences and reports are computed.
 
 What-if semantics
 -----------------
-* ``do`` (an intervention, ``pm.do``): the intervened variables are fixed and
-  everything downstream of them is simulated again. Evidence on the intervened
-  variables and their descendants is set aside (it describes the world the
-  intervention replaces). When no evidence is set aside, the parameter draws
-  are the baseline's (prior, or posterior given all evidence) and differences
-  are paired draw by draw; otherwise the posterior given the remaining
-  evidence is sampled (same seed) and the pairing is by draw index only.
+* ``do`` (an intervention, ``pm.do``), read as "had X been so": what the
+  evidence taught us is kept (the parameter draws and the states of variables
+  not downstream of the intervention come from the baseline posterior given
+  all evidence), the intervened variables are fixed, and everything
+  downstream of them is simulated again, ignoring the evidence observed there
+  (it describes the world the intervention replaces). The parameter draws are
+  the baseline's, so differences are paired draw by draw.
 * prior changes (``--set``, another prior set): without evidence the same
   compiled functions are fed new hyperparameters and the same seed (common
   random numbers); with evidence, :meth:`Session.variant` importance-reweights
@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
@@ -175,9 +175,7 @@ class Session:
         if problems:
             raise SpecError(problems)
         numbers = Numbers.of(r)
-        cut = descendants(r, do)
-        r_ev = replace(r, evidence=tuple(o for o in r.evidence if o.variable not in cut))  # set aside
-        post = self.posterior(r_ev, numbers) if r_ev.evidence else None
+        post = self.posterior(r, numbers) if r.evidence else None
         return self._simulate(r, numbers, post, do, None)
 
     def variant(self, base: Result, r: Resolved) -> Result:

@@ -49,8 +49,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+from pymc_extras.prior import Prior
 
-from forecast.compile.builder import Numbers, _prior_variable, param_names
+from forecast.compile.builder import Numbers
 from forecast.spec.resolve import Resolved
 
 MAX_LATENT = 12  # 4096 joint configurations of the latent events
@@ -59,6 +60,35 @@ MAX_GATES = 10  # gated claims into one variable (2**10 local combinations)
 
 def _table(n: int) -> np.ndarray:
     return np.array(list(itertools.product([0.0, 1.0], repeat=n)), dtype=float).reshape(2**n, n)
+
+
+def _vector_prior(kind: str, items: list[tuple[str, dict]], model: pm.Model) -> tuple[pt.TensorVariable, dict]:
+    """One random vector per prior family for ``items`` [(ident, Prior dict)]; returns the (n,) tensor in
+    the order of ``items`` and ``{rv name: [idents]}``. A fixed value (``DiracDelta``) is a constant.
+
+    Grouping keeps the graph (and its compile time) the same size whatever the number of variables.
+    """
+    if not items:
+        return pt.zeros(0), {}
+    parts: list = [None] * len(items)
+    groups: dict[tuple, list[int]] = {}
+    for i, (_, prior) in enumerate(items):
+        groups.setdefault((prior["dist"], tuple(sorted(prior["kwargs"]))), []).append(i)
+    names = {}
+    for (dist, kws), idx in groups.items():
+        ids = [items[i][0] for i in idx]
+        kwargs = {kw: pt.stack([pm.Data(f"hp__{kind}__{ident}__{kw}", float(items[i][1]["kwargs"][kw]))
+                                for i, ident in zip(idx, ids)]) for kw in kws}
+        if dist == "DiracDelta":
+            vec = kwargs["c"]
+        else:
+            name = f"{kind}__{dist}"
+            model.add_coord(f"{name}__id", ids)
+            vec = Prior(dist, **kwargs, dims=(f"{name}__id",)).create_variable(name)
+            names[name] = ids
+        for j, i in enumerate(idx):
+            parts[i] = vec[j]
+    return pt.stack(parts), names
 
 
 @dataclass
@@ -72,79 +102,124 @@ class Marginal:
     joint: pt.TensorVariable  # (K,): log p(configuration, evidence, levels | parameters)
     gates: dict[str, pt.TensorVariable] = field(default_factory=dict)  # claim -> (K,) P(gate on | k, ...)
     levels: dict[str, pt.TensorVariable] = field(default_factory=dict)  # index variable -> its level
+    vectors: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # RV -> (kind, idents)
 
 
 def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
-    """The ancestral system ``nodes`` of ``r``'s evidence, binaries summed out (see module docstring)."""
+    """The ancestral system ``nodes`` of ``r``'s evidence, binaries summed out (see module docstring).
+
+    Written over whole arrays (configurations K x gate combinations G x variables N)
+    so that the graph, and its compile time, do not grow with the model.
+    """
+    order = [v for v in r.order if v in nodes]
+    pos = {v: i for i, v in enumerate(order)}
+    N = len(order)
     observed = {o.variable: o.value for o in r.evidence if o.kind == "event" and o.variable in nodes}
     measured = {o.variable for o in r.evidence if o.kind == "index"}
-    latent = [v for v in r.order if v in nodes and r.variables[v].kind == "event" and v not in observed]
+    latent = [v for v in order if r.variables[v].kind == "event" and v not in observed]
     if len(latent) > MAX_LATENT:
         raise ValueError(
             f"{len(latent)} unobserved events lie upstream of the evidence; at most {MAX_LATENT} can be "
             "summed out exactly (observe some of them or drop evidence)"
         )
     configs = _table(len(latent))
+    K = len(configs)
+    is_event = np.array([r.variables[v].kind == "event" for v in order])
+    claims = [c for v in order for c in r.variables[v].claims_in
+              if r.claims[c].cause in pos and numbers.credence[c] > 0.0]
+    gated = [c for c in claims if numbers.credence[c] < 1.0]
+    slots: dict[str, int] = {}  # gated claim -> its slot among its effect's gated claims
+    for c in gated:
+        slots[c] = sum(1 for d in slots if r.claims[d].effect == r.claims[c].effect)
+    J = max(slots.values(), default=-1) + 1
+    if J > MAX_GATES:
+        raise ValueError(f"{J} uncertain claims into one variable; at most {MAX_GATES}")
+    G = _table(J)  # (2**J, J) gate combinations; unused slots: effect 0, credence 1/2 (weight-neutral)
+    cause = np.array([pos[r.claims[c].cause] for c in claims], dtype=int)
+    sign = np.array([r.claims[c].sign for c in claims])
+    into = np.zeros((len(claims), N))  # always-on claims -> their effect
+    to_slot = np.zeros((len(claims), N * J))  # gated claims -> (effect, slot)
+    for i, c in enumerate(claims):
+        if c in slots:
+            to_slot[i, pos[r.claims[c].effect] * J + slots[c]] = 1.0
+        else:
+            into[i, pos[r.claims[c].effect]] = 1.0
+
     model = pm.Model()
     out = Marginal(model, {}, latent, configs, pt.zeros(()))
     with model:
-        values: dict[str, pt.TensorVariable] = {}
-        total = pt.zeros(len(configs))
-        for v in (v for v in r.order if v in nodes):
-            var = r.variables[v]
-            base = _prior_variable(param_names("base", v), "base", v, numbers.base[v], None)
-            eta = pt.shape_padleft(pm.math.logit(base) * pt.ones(len(configs)))  # (1, K)
-            gated = []
-            for cid in var.claims_in:
-                c = r.claims[cid]
-                kappa = numbers.credence[cid]
-                if c.cause not in values or kappa == 0.0:
-                    continue
-                beta = _prior_variable(param_names("effect", cid), "effect", cid, numbers.effect[cid], None)
-                term = c.sign * beta * values[c.cause]
-                if kappa < 1.0:
-                    gated.append((cid, term, pm.Data(f"hp__credence__{cid}", kappa)))
-                else:
-                    eta = eta + term
-            if len(gated) > MAX_GATES:
-                raise ValueError(f"{v}: {len(gated)} uncertain claims into one variable; at most {MAX_GATES}")
-            g = _table(len(gated))  # (G, k)
-            logw = pt.zeros(len(g))
-            for j, (_, term, kappa) in enumerate(gated):
-                eta = eta + g[:, j : j + 1] * term
-                logw = logw + g[:, j] * pt.log(kappa) + (1 - g[:, j]) * pt.log1p(-kappa)
-            if var.kind == "event":
-                x = observed.get(v)
-                x = pt.as_tensor(float(x)) if x is not None else pt.as_tensor(configs[:, latent.index(v)])
-                lp = pm.logp(pm.Bernoulli.dist(logit_p=eta), x)
+        base, names = _vector_prior("base", [(v, numbers.base[v]) for v in order], model)
+        out.vectors.update({n: ("base", ids) for n, ids in names.items()})
+        beta, names = _vector_prior("effect", [(c, numbers.effect[c]) for c in claims], model)
+        out.vectors.update({n: ("effect", ids) for n, ids in names.items()})
+        index = [v for v in order if r.variables[v].kind == "index"]
+        noise, names = _vector_prior("noise", [(v, numbers.noise[v]) for v in index], model)
+        out.vectors.update({n: ("noise", ids) for n, ids in names.items()})
+        entries = [pt.as_tensor(0.5)] * (N * J)
+        for c in gated:
+            entries[pos[r.claims[c].effect] * J + slots[c]] = pm.Data(f"hp__credence__{c}", numbers.credence[c])
+        kappa = pt.stack(entries).reshape((N, J)) if entries else pt.zeros((N, J))
+        pinned = [v for v in index if v in measured]  # the measurement pins the level: sampled directly
+        free = [v for v in index if v not in measured]  # non-centred about the base rate: no funnel
+        if pinned:
+            model.add_coord("u__id", pinned)
+            u_pinned = pm.Flat("u", dims=("u__id",))  # logit levels; their density is in the potential
+        if free:
+            model.add_coord("z__id", free)
+            z = pm.Flat("z", dims=("z__id",))
+        tau, u, jac = [], [], pt.zeros(())
+        for i, v in enumerate(order):  # index levels (logit scale); events get placeholders
+            if is_event[i]:
+                tau.append(pt.as_tensor(1.0))
+                u.append(pt.as_tensor(0.0))
+                continue
+            t = noise[index.index(v)]
+            if v in measured:
+                level = u_pinned[pinned.index(v)]
             else:
-                tau = _prior_variable(param_names("noise", v), "noise", v, numbers.noise[v], None)
-                if v in measured:  # the measurement pins the level: sample it directly
-                    u = pm.Flat(f"u__{v}")  # logit of the level; its density is the line below
-                    lp = pm.logp(pm.Normal.dist(eta, tau), u)
-                else:  # non-centred about the base rate: no funnel between tau and the level
-                    z = pm.Flat(f"z__{v}")
-                    u = pm.math.logit(base) + tau * z
-                    lp = pm.logp(pm.Normal.dist(eta, tau), u) + pt.log(tau)  # + log |du/dz|
-                x = pm.math.sigmoid(u)
-                out.levels[v] = x
-            lp = pt.broadcast_to(lp, (len(g), len(configs))) + logw[:, None]
-            node = pm.math.logsumexp(lp, axis=0)  # (K,)
-            for j, (cid, _, _) in enumerate(gated):
-                on = pm.math.logsumexp(pt.switch(g[:, j : j + 1] > 0, lp, -np.inf), axis=0)
-                out.gates[cid] = pt.exp(on - node)
-            total = total + node
-            values[v] = x
+                level = pm.math.logit(base[i]) + t * z[free.index(v)]
+                jac = jac + pt.log(t)  # log |du/dz|
+            tau.append(t)
+            u.append(level)
+        tau, u = pt.stack(tau), pt.stack(u)
+        level = pm.math.sigmoid(u)
+        cols = []  # states (K, N): configurations, observed values, index levels
+        for i, v in enumerate(order):
+            if v in latent:
+                cols.append(pt.as_tensor(configs[:, latent.index(v)]))
+            elif is_event[i]:
+                cols.append(pt.fill(pt.zeros(K), float(observed[v])))
+            else:
+                cols.append(pt.fill(pt.zeros(K), level[i]))
+        X = pt.stack(cols, axis=1)
+        push = X[:, cause] * (sign * beta)  # (K, claims): s_c beta_c x_cause(c)
+        eta0 = pm.math.logit(base) + pt.dot(push, into)  # (K, N)
+        slot = pt.dot(push, to_slot).reshape((K, N, J))
+        eta = eta0[None] + pt.tensordot(G, slot, axes=[[1], [2]])  # (G, K, N)
+        logw = pt.dot(G, pt.log(kappa).T) + pt.dot(1 - G, pt.log1p(-kappa).T)  # (G, N)
+        x_event = pt.where(is_event, X, 0.0)
+        lp = pt.where(
+            is_event,
+            pm.logp(pm.Bernoulli.dist(logit_p=eta), pt.broadcast_to(x_event, eta.shape)),
+            pm.logp(pm.Normal.dist(eta, tau), pt.broadcast_to(u, eta.shape)),
+        ) + logw[:, None, :]
+        node = pm.math.logsumexp(lp, axis=0)  # (K, N)
+        on = pt.exp(lp - node[None])  # (G, K, N): P(gate combination | k, ...)
+        for c in gated:
+            col = G[:, slots[c]]
+            out.gates[c] = pt.tensordot(col, on[:, :, pos[r.claims[c].effect]], axes=[[0], [0]])
+        total = node.sum(axis=1) + jac
         for ob in r.evidence:
             if ob.variable not in nodes:
                 continue
-            x = values[ob.variable]
+            x = X[:, pos[ob.variable]]
             if ob.kind == "index":
-                pm.Normal(f"meas__{ob.id}", mu=x, sigma=ob.sd)
+                pm.Normal(f"meas__{ob.id}", mu=level[pos[ob.variable]], sigma=ob.sd)
                 out.evidence[f"meas__{ob.id}"] = ob.value
             elif ob.kind == "soft":
                 q = ob.accuracy
                 total = total + pm.logp(pm.Bernoulli.dist(p=q * x + (1 - q) * (1 - x)), ob.value)
+        out.levels = {v: level[i] for i, v in enumerate(order) if not is_event[i]}
         out.joint = total
         pm.Potential("evidence", pm.math.logsumexp(total))
     return out
