@@ -36,7 +36,7 @@ def whatif(model: str | Path, priors: str | Path | None = None, *, scenario: str
         label = s.model.scenario(scenario).label
     if sets or alt_priors or observe:
         r = s.resolve(alt_priors if alt_priors else ..., sets=sets, observe=observe)
-    return compare(base, s.run(r, do={**sdo, **(do or {})}), label)
+    return compare(base, s.variant(base, r, {**sdo, **(do or {})}), label)
 
 
 __all__ = ["Session", "check", "load_result", "run", "whatif"]

@@ -124,7 +124,7 @@ def whatif_command(args, sets, observe, do) -> int:
         r, sdo, label = s.baseline, {}, "what-if"
     if sets or args.priors or observe:
         r = s.resolve(args.priors if args.priors else ..., sets=sets or None, observe=observe or None)
-    alt = _simulate(s, "what-if", lambda: s.run(r, do={**sdo, **do}))
+    alt = _simulate(s, "what-if", lambda: s.variant(base, r, {**sdo, **do}))
     cmp = compare(base, alt, label)
     if args.out:
         save(alt, args.out, cmp)

@@ -178,7 +178,7 @@ class Session:
         post = self.posterior(r, numbers) if r.evidence else None
         return self._simulate(r, numbers, post, do, None)
 
-    def variant(self, base: Result, r: Resolved) -> Result:
+    def variant(self, base: Result, r: Resolved, do: dict[str, float] | None = None) -> Result:
         """``base`` under the priors of ``r`` (same evidence and interventions), without recompiling.
 
         Without evidence the compiled simulator is fed the new hyperparameters
@@ -187,13 +187,19 @@ class Session:
         A change of prior family or of evidence falls back to :meth:`run`.
         """
         numbers = Numbers.of(r)
+        do = {k: float(v) for k, v in (base.do if do is None else do).items()}
         same_evidence = r.evidence == base.resolved.evidence
         if not same_evidence or not self.engine(numbers, r).accepts(Numbers.of(base.resolved)):
-            return self.run(r, do=base.do)
+            return self.run(r, do=do)
         if base.posterior is None:
-            return self._simulate(r, numbers, None, base.do, None)
+            return self._simulate(r, numbers, None, do, None)
         post, w, k = base.posterior.reweighted(Numbers.of(base.resolved), numbers)
-        return self._simulate(r, numbers, post, base.do, (w, k))
+        return self._simulate(r, numbers, post, do, (w, k))
+
+    def scenario(self, base: Result, name: str) -> Result:
+        """A named scenario beside ``base``: reweighted and paired when it adds no evidence, else a new run."""
+        r, do = scenario_resolved(self, name)
+        return self.variant(base, r, do) if r.evidence == base.resolved.evidence else self.run(r, do=do)
 
     def _simulate(self, r: Resolved, numbers: Numbers, post: Posterior | None, do: dict[str, float],
                   weights: tuple[np.ndarray, float] | None) -> Result:
