@@ -43,7 +43,8 @@ def _common(p: argparse.ArgumentParser, priors_help: str = "prior set (path or n
     p.add_argument("model", help="model file (path or name under models/)")
     p.add_argument("--priors", help=priors_help)
     p.add_argument("--sources", help="folder with the source documents' text")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a prior, e.g. claims.c1.credence=0.3")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a prior, e.g. claims.c1.credence=0.3")
 
 
 def _sim(p: argparse.ArgumentParser) -> None:
@@ -52,6 +53,7 @@ def _sim(p: argparse.ArgumentParser) -> None:
     p.add_argument("--draws", type=int, default=2000, help="parameter draws (default 2000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sampler", choices=["pymc", "nutpie"], default="pymc", help="sampler for evidence")
+    p.add_argument("--tune", type=int, default=1000, help="NUTS tuning steps per chain, with evidence (default 1000)")
     p.add_argument("--out", help="write result.nc, manifest.json and summary.json here")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
@@ -71,7 +73,48 @@ def parser() -> argparse.ArgumentParser:
     _sim(w)
     w.add_argument("--scenario", help="a named scenario from the model file")
     w.add_argument("--baseline-priors", help="prior set of the baseline")
+    rp = sub.add_parser("report", help="write a typeset PDF analytic brief")
+    rp.add_argument("model", help="model file (path or name under models/)")
+    rp.add_argument("--priors", action="append", default=[], metavar="P",
+                    help="prior set; the first is the baseline, others are compared as stances "
+                         "(default: priors/MODEL/, baseline first)")
+    rp.add_argument("--scenario", action="append", default=None, metavar="NAME",
+                    help="named scenario for the what-if section (repeatable; default: all)")
+    rp.add_argument("--sources", help="folder with the source documents' text (quotes the claims' spans)")
+    rp.add_argument("--draws", type=int, default=2000, help="parameter draws (default 2000)")
+    rp.add_argument("--seed", type=int, default=0)
+    rp.add_argument("--sampler", choices=["pymc", "nutpie"], default="pymc", help="sampler for evidence")
+    rp.add_argument("--tune", type=int, default=1000, help="NUTS tuning steps per chain, with evidence (default 1000)")
+    rp.add_argument("--paper", choices=["a4", "us-letter"], default="a4")
+    rp.add_argument("-o", "--output", required=True, metavar="FILE.pdf", help="where to write the PDF")
+    rp.add_argument("--png", metavar="DIR", help="also write every page as PNG here (to check it by eye)")
+    rp.add_argument("--no-evidence-impact", action="store_true",
+                    help="skip leaving each observation out (the evidence log then lists the observations "
+                         "without how much each moved the forecasts)")
     return ap
+
+
+def _report(args) -> int:
+    """``forecast report``: analyses (forecast.analyses.brief) then typesetting (forecast.report)."""
+    from forecast.render import err
+
+    if not args.output.lower().endswith(".pdf"):
+        raise SpecError([Problem("report", "-o", f"'{args.output}' should name a .pdf file")])
+    from forecast.analyses.brief import preflight
+
+    priors = preflight(args.model, args.priors, args.scenario, args.sources)  # bad input: exit 2 before PyMC loads
+    with err.status("Loading PyMC…") as status:
+        from forecast.analyses.brief import collect
+        from forecast.report import write_report
+
+        data = collect(args.model, priors, args.scenario, args.sources, draws=args.draws, seed=args.seed,
+                       evidence_impact=not args.no_evidence_impact,
+                       progress=lambda msg: status.update(f"report: {msg}…"),
+                       session_options={"sampler": args.sampler, "tune": args.tune})
+        status.update("report: typesetting…")
+        path = write_report(data, args.output, paper=args.paper, png_dir=args.png)
+    print(f"wrote {path}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"error: {e}", file=sys.stderr)
                 print(f"{len(rep.errors)} problem(s) found", file=sys.stderr)
             return 0 if rep.ok else 2
+        if args.command == "report":
+            return _report(args)
         from forecast import render
 
         if args.command == "run":

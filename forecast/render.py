@@ -32,7 +32,8 @@ def _session(args, sets, priors=None):
 
     with err.status("Loading PyMC and building the model…"):
         return Session(args.model, priors if priors is not None else args.priors, sets, args.sources,
-                       draws=args.draws, seed=args.seed, sampler=args.sampler, progress=err.is_terminal)
+                       draws=args.draws, seed=args.seed, sampler=args.sampler, tune=args.tune,
+                       progress=err.is_terminal)
 
 
 def _simulate(session, label: str, fn):

@@ -60,7 +60,7 @@ def test_coverage():
 def session():
     from forecast.analyses.session import Session
 
-    return Session(MODEL, priors=PRIORS / "baseline.toml", draws=400, seed=3, tune=400)
+    return Session(MODEL, priors=PRIORS / "baseline.toml", draws=100, seed=3, tune=100)  # runs, not precision
 
 
 @pytest.mark.slow

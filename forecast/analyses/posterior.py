@@ -49,7 +49,11 @@ class Posterior:
     configs: np.ndarray | None = None  # (K, L) joint states of ``latent``
     config_probs: np.ndarray | None = None  # (T, K): P(config | parameters, evidence)
     gate_probs: dict[str, np.ndarray] = field(default_factory=dict)  # claim -> (T,) P(real | draw, evidence)
-    recover: Callable[[Numbers], tuple] | None = field(default=None, repr=False)
+    recover: Callable[..., tuple] | None = field(default=None, repr=False)
+    observations: tuple = ()  # the evidence conditioned on (RObservation)
+    switches: dict[str, tuple[str, float]] = field(default_factory=dict)  # see Marginal.switches
+    numbers: Numbers | None = field(default=None, repr=False)  # the hyperparameters sampled under
+    lp: np.ndarray | None = field(default=None, repr=False)  # (T,) log p(parameters, evidence) under ``numbers``
 
     def event_prob(self, v: str) -> np.ndarray:
         """P(latent event v | parameters, evidence), per draw."""
@@ -69,17 +73,70 @@ class Posterior:
         with the binaries summed out, smoothed by PSIS.
         """
         T = len(self.config_probs)
-        lp_old, *_ = self.recover(old)
+        same = self.lp is not None and old.hyper_values() == self.numbers.hyper_values()
+        lp_old = self.lp if same else self.recover(old)[0]
         lp_new, probs, gates, _ = self.recover(new)
-        self.recover(old)  # leave the shared hyperparameters as they were
         logw = np.asarray(lp_new - lp_old, dtype=float).reshape(T)
-        if np.allclose(logw, logw[0]):
-            return replace(self, config_probs=probs, gate_probs=gates), np.full(T, 1.0 / T), 0.0
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            lw, k = az.psislw(logw.copy())
-        w = np.exp(lw - lw.max())
-        return replace(self, config_probs=probs, gate_probs=gates), w / w.sum(), float(k)
+        return (replace(self, config_probs=probs, gate_probs=gates, numbers=new, lp=lp_new), *_psis(logw))
+
+
+    def without(self, obs_id: str) -> tuple[Posterior, np.ndarray, float]:
+        """This posterior with one observation left out: (posterior, normalised weights, Pareto k).
+
+        Exact per draw, then importance-weighted over draws (PSIS; the evidence
+        analogue of leave-one-out cross-validation). The weight of a draw is
+        p(other evidence | parameters) / p(all evidence | parameters):
+
+        * an observed event ``v = x``: ``v`` becomes latent; the summed-out joint is
+          evaluated again with ``v = 1 - x`` (p(other evidence) is the sum of both),
+          and the configurations double, so ``v`` and everything it explains are
+          drawn from their posterior given the other evidence;
+        * a soft report: its accuracy set to 1/2 (a report that says nothing);
+        * an index measurement: the inverse of its Normal likelihood at the draw's level.
+        """
+        from scipy.stats import norm
+
+        ob = next(o for o in self.observations if o.id == obs_id)
+        T = len(self.config_probs)
+        rest = [o for o in self.observations if o.id != obs_id]
+        if ob.kind == "index":
+            logw = -norm.logpdf(ob.value, self.states[ob.variable], ob.sd)
+            post = replace(self, observations=tuple(rest), recover=None)
+        elif ob.kind == "event" and any(o.variable == ob.variable and o.kind == "event" for o in rest):
+            return replace(self, observations=tuple(rest), recover=None), np.full(T, 1.0 / T), 0.0
+        else:
+            lp, probs, gates = self.lp, self.config_probs, self.gate_probs
+            lp2, probs2, gates2, _ = self.recover(self.numbers, self.switches[obs_id])
+            if ob.kind == "soft":
+                logw = lp2 - lp
+                post = replace(self, config_probs=probs2, gate_probs=gates2, observations=tuple(rest), recover=None)
+            else:
+                both = np.logaddexp(lp, lp2)
+                logw = both - lp
+                a = np.exp(lp - both)[:, None]  # P(v = observed value | parameters, other evidence)
+                x = float(ob.value)
+                K = len(self.configs)
+                configs = np.vstack([np.column_stack([self.configs, np.full(K, x)]),
+                                     np.column_stack([self.configs, np.full(K, 1.0 - x)])])
+                post = replace(
+                    self, latent=[*self.latent, ob.variable], configs=configs,
+                    config_probs=np.hstack([a * probs, (1 - a) * probs2]),
+                    gate_probs={c: a[:, 0] * g + (1 - a[:, 0]) * gates2[c] for c, g in gates.items()},
+                    states={v: s for v, s in self.states.items() if v != ob.variable},
+                    observations=tuple(rest), recover=None)
+        return (post, *_psis(np.asarray(logw, dtype=float).reshape(T)))
+
+
+def _psis(logw: np.ndarray) -> tuple[np.ndarray, float]:
+    """Normalised PSIS-smoothed weights and Pareto k (equal weights and k = 0 when ``logw`` is flat)."""
+    T = len(logw)
+    if np.allclose(logw, logw[0]):
+        return np.full(T, 1.0 / T), 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lw, k = az.psislw(logw.copy())
+    w = np.exp(lw - lw.max())
+    return w / w.sum(), float(k)
 
 
 def sample_configs(probs: np.ndarray, reps: int, seed: int) -> np.ndarray:
@@ -125,13 +182,13 @@ def _recovery(mg: Marginal, names: list[str]) -> Callable[..., tuple]:
     m = mg.model
     rvs = [m[n] for n in names]
     batched = {rv: pt.tensor(rv.name, shape=(None, *rv.type.shape), dtype=rv.dtype) for rv in rvs}
-    joint = vectorize_graph(mg.joint, replace=batched)  # (T, K)
+    # one traversal for every output (vectorising each output on its own repeats the work per claim)
+    joint, gates, levels = vectorize_graph([mg.joint, mg.gates, mg.levels], replace=batched)
     prior = sum((pm.logp(rv, batched[rv]).sum(axis=-1) for rv in rvs if rv.name in mg.vectors), pt.zeros(()))
-    total = pm.math.logsumexp(joint, axis=-1) + prior
+    total = pm.math.logsumexp(joint, axis=-1) + prior  # joint: (T, K)
     probs = pt.special.softmax(joint, axis=-1)
-    gates = [(probs * vectorize_graph(g, replace=batched)).sum(axis=-1) for g in mg.gates.values()]
-    levels = [vectorize_graph(x, replace=batched) for x in mg.levels.values()]
-    return pytensor.function(list(batched.values()), [total, probs, *gates, *levels], on_unused_input="ignore")
+    gates = (probs[..., None] * gates).sum(axis=-2)  # (T, C)
+    return pytensor.function(list(batched.values()), [total, probs, gates, levels], on_unused_input="ignore")
 
 
 def sample_posterior(
@@ -169,17 +226,27 @@ def sample_posterior(
     fn = _recovery(mg, names)
     T = draws
 
-    n_gates = len(mg.gates)
-
-    def recover(nums: Numbers) -> tuple:
+    def recover(nums: Numbers, switch: tuple[str, float] | None = None) -> tuple:
         set_hyper(mg.model, nums)
-        total, probs, *rest = fn(*(flat[n] for n in names))
+        if switch is not None:  # one observation changed (Posterior.without), for this call only
+            data = mg.model[switch[0]]
+            kept = data.get_value()
+            data.set_value(np.asarray(switch[1], dtype=data.dtype))
+        try:
+            total, probs, *rest = fn(*(flat[n] for n in names))
+        finally:
+            if switch is not None:
+                data.set_value(kept)
         probs = np.broadcast_to(np.asarray(probs), (T, len(mg.configs)))
-        gates = {c: np.asarray(g) * np.ones(T) for c, g in zip(mg.gates, rest[:n_gates])}
-        return np.asarray(total) * np.ones(T), probs, gates, rest[n_gates:]
+        gates, levels = rest
+        gates = np.broadcast_to(np.asarray(gates), (T, len(mg.gated)))
+        gates = {c: np.array(gates[:, j]) for j, c in enumerate(mg.gated)}
+        levels = np.broadcast_to(np.asarray(levels), (T, len(mg.level_ids)))
+        return np.asarray(total) * np.ones(T), probs, gates, [np.array(levels[:, j]) for j in range(levels.shape[1])]
 
-    _, probs, gates, levels = recover(numbers)
+    lp, probs, gates, levels = recover(numbers)
     theta = {f"{kind}__{ident}": flat[n][:, j] for n, (kind, ids) in mg.vectors.items() for j, ident in enumerate(ids)}
     states = {o.variable: np.full(T, o.value) for o in r.evidence if o.kind == "event" and o.variable in nodes}
-    states.update({v: np.asarray(x) * np.ones(T) for v, x in zip(mg.levels, levels)})
-    return Posterior(theta, states, idata, health(idata, sampler), mg.latent, mg.configs, probs, gates, recover)
+    states.update(dict(zip(mg.level_ids, levels, strict=True)))
+    return Posterior(theta, states, idata, health(idata, sampler), mg.latent, mg.configs, probs, gates, recover,
+                     tuple(o for o in r.evidence if o.variable in nodes), mg.switches, numbers, lp)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 
@@ -196,6 +196,16 @@ class Session:
         post, w, k = base.posterior.reweighted(Numbers.of(base.resolved), numbers)
         return self._simulate(r, numbers, post, do, (w, k))
 
+    def without(self, base: Result, obs_id: str) -> Result:
+        """``base`` as if observation ``obs_id`` had not been made: its posterior draws, importance-weighted
+        (:meth:`Posterior.without`; Pareto k in ``diagnostics``), nothing sampled or compiled again."""
+        r = base.resolved
+        if base.posterior is None or base.weights is not None:
+            raise ValueError("without(): needs an unweighted posterior result")
+        rest = replace(r, evidence=tuple(o for o in r.evidence if o.id != obs_id))
+        post, w, k = base.posterior.without(obs_id)
+        return self._simulate(rest, Numbers.of(r), post, base.do, (w, k))
+
     def scenario(self, base: Result, name: str) -> Result:
         """A named scenario beside ``base``: reweighted and paired when it adds no evidence, else a new run."""
         r, do = scenario_resolved(self, name)
@@ -232,8 +242,8 @@ class Session:
             diag.update(pareto_k=k, ess_weights=float(1.0 / np.sum(w**2)))
             if k > PARETO_K_MAX:
                 diag["warnings"].append(
-                    f"Pareto k {k:.2f} > {PARETO_K_MAX}: the new priors are too far from the sampled ones "
-                    "for reweighting; run the prior set on its own (forecast run --priors ...)"
+                    f"Pareto k {k:.2f} > {PARETO_K_MAX}: the reweighted draws lean on a few; the change is too "
+                    "large for reweighting (run it on its own: forecast run --priors ... / with the evidence)"
                 )
         diag.update(draws=self.draws, worlds_per_draw=eng.R, compiles=eng.compiles)
         return Result(r, outcomes, cred_post, do, tuple(sorted(fixed)), diag, self.manifest(r, do), post, w)

@@ -38,7 +38,10 @@ compiles in seconds.
 
 From the same graph, per posterior draw: :math:`P(k \mid \theta, \text{evidence})`
 (the latent events' joint posterior) and :math:`P(g_c = 1 \mid \theta, \text{evidence})`
-(each claim's posterior credence).
+(each claim's posterior credence). Observed event values and soft reports'
+accuracies are ``pm.Data`` (``Marginal.switches``), so the same compiled call
+also gives the joint with one observation changed: how
+:meth:`forecast.analyses.posterior.Posterior.without` leaves it out.
 """
 
 from __future__ import annotations
@@ -100,9 +103,14 @@ class Marginal:
     latent: list[str]  # latent events, columns of ``configs``
     configs: np.ndarray  # (K, L)
     joint: pt.TensorVariable  # (K,): log p(configuration, evidence, levels | parameters)
-    gates: dict[str, pt.TensorVariable] = field(default_factory=dict)  # claim -> (K,) P(gate on | k, ...)
-    levels: dict[str, pt.TensorVariable] = field(default_factory=dict)  # index variable -> its level
+    gated: list[str] = field(default_factory=list)  # uncertain claims, columns of ``gates``
+    gates: pt.TensorVariable | None = None  # (K, C): P(gate on | k, parameters, evidence)
+    levels: pt.TensorVariable | None = None  # (I,): index levels, in the order of ``level_ids``
+    level_ids: list[str] = field(default_factory=list)
     vectors: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # RV -> (kind, idents)
+    # observation id -> (pm.Data name, value that removes it): an observed event's value (flipped, then
+    # summed with the original: see Posterior.without) or a soft report's accuracy (1/2: uninformative)
+    switches: dict[str, tuple[str, float]] = field(default_factory=dict)
 
 
 def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
@@ -188,7 +196,7 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
             if v in latent:
                 cols.append(pt.as_tensor(configs[:, latent.index(v)]))
             elif is_event[i]:
-                cols.append(pt.fill(pt.zeros(K), float(observed[v])))
+                cols.append(pt.fill(pt.zeros(K), pm.Data(f"obs__{v}", float(observed[v]))))
             else:
                 cols.append(pt.fill(pt.zeros(K), level[i]))
         X = pt.stack(cols, axis=1)
@@ -205,21 +213,29 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
         ) + logw[:, None, :]
         node = pm.math.logsumexp(lp, axis=0)  # (K, N)
         on = pt.exp(lp - node[None])  # (G, K, N): P(gate combination | k, ...)
-        for c in gated:
-            col = G[:, slots[c]]
-            out.gates[c] = pt.tensordot(col, on[:, :, pos[r.claims[c].effect]], axes=[[0], [0]])
+        if gated:  # every gate in one tensor: column c sums the combinations with g_c = 1 at c's effect
+            col = G[:, [slots[c] for c in gated]]  # (G, C)
+            at = on[:, :, [pos[r.claims[c].effect] for c in gated]]  # (G, K, C)
+            out.gates = (col[:, None, :] * at).sum(axis=0)
+        else:
+            out.gates = pt.zeros((K, 0))
+        out.gated = list(gated)
         total = node.sum(axis=1) + jac
         for ob in r.evidence:
             if ob.variable not in nodes:
                 continue
+            if ob.kind == "event":
+                out.switches[ob.id] = (f"obs__{ob.variable}", 1.0 - observed[ob.variable])
             x = X[:, pos[ob.variable]]
             if ob.kind == "index":
                 pm.Normal(f"meas__{ob.id}", mu=level[pos[ob.variable]], sigma=ob.sd)
                 out.evidence[f"meas__{ob.id}"] = ob.value
             elif ob.kind == "soft":
-                q = ob.accuracy
+                q = pm.Data(f"soft__{ob.id}", ob.accuracy)
+                out.switches[ob.id] = (f"soft__{ob.id}", 0.5)
                 total = total + pm.logp(pm.Bernoulli.dist(p=q * x + (1 - q) * (1 - x)), ob.value)
-        out.levels = {v: level[i] for i, v in enumerate(order) if not is_event[i]}
+        out.level_ids = [v for i, v in enumerate(order) if not is_event[i]]
+        out.levels = level[[i for i in range(N) if not is_event[i]]] if out.level_ids else pt.zeros(0)
         out.joint = total
         pm.Potential("evidence", pm.math.logsumexp(total))
     return out

@@ -1,0 +1,264 @@
+"""The figures of ``make bench`` (issue 2), one per function; each runs in its own process.
+
+``python benchmarks/figures.py NAME MODELS_DIR OUT.json [key=value ...]`` runs one
+figure against the synthetic models written by :func:`write_models` into
+``MODELS_DIR``, prints what it measures as it goes and writes its numbers to
+``OUT.json``. :mod:`benchmarks.run` starts every figure this way, with a time
+limit each, so that one slow compile cannot stall the whole benchmark.
+
+Figures (20 variables / 40 claims unless said):
+
+* ``a``: forward simulation, T draws x R worlds, compiled engine (warm) against
+  :mod:`benchmarks.numpy_reference` doing the same T x R work; compile time apart;
+  per-variable means compared.
+* ``b-pymc`` / ``b-nutpie``: posterior given 3 observed events with each
+  sampler: wall time, sampling time (``posterior.attrs["sampling_time"]``),
+  compile and set-up (the rest), min bulk ESS and ESS per second.
+* ``c``: 20 prior settings (one claim's credence each) run one after the
+  other in one :class:`~forecast.analyses.session.Session`, against one cold
+  and one warm run; the engine's ``compiles`` counter must not grow.
+* ``d-small`` / ``d-big``: warm forward simulation per draw, 20/40 and 200/400.
+* ``e``: wall time of ``forecast report`` on the Hanoi model, cold caches then warm.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+from synthetic import synthetic_spec, synthetic_toml  # noqa: E402
+
+SMALL, BIG = (20, 40), (200, 400)
+SEED = 0
+OBSERVE = {"v11": 1, "v15": 0, "v19": 1}  # three events of the 20/40 model (ancestral set: 15 variables)
+
+
+def model_path(models: Path, size: tuple[int, int]) -> Path:
+    return Path(models) / f"synthetic_{size[0]}_{size[1]}.toml"
+
+
+def write_models(models: Path) -> dict[str, Path]:
+    """The two synthetic models (no evidence in the file: (b) passes it as ``observe``)."""
+    Path(models).mkdir(parents=True, exist_ok=True)
+    out = {}
+    for size in (SMALL, BIG):
+        p = model_path(models, size)
+        p.write_text(synthetic_toml(*size, seed=SEED))
+        out[f"{size[0]}/{size[1]}"] = p
+    kinds = {v["id"]: v["kind"] for v in synthetic_spec(*SMALL, seed=SEED)["variables"]}
+    assert all(kinds[v] == "event" for v in OBSERVE), "OBSERVE must name events of the 20/40 model"
+    return out
+
+
+def say(*parts) -> None:
+    print(*parts, flush=True)
+
+
+def best_of(n: int, fn) -> tuple[float, object]:
+    """Minimum wall time of ``n`` calls of ``fn`` and the last result."""
+    best, res = float("inf"), None
+    for _ in range(n):
+        t = time.perf_counter()
+        res = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, res
+
+
+def timed(fn) -> tuple[float, object]:
+    t = time.perf_counter()
+    res = fn()
+    return time.perf_counter() - t, res
+
+
+# ---------------------------------------------------------------- (a)
+def fig_a(models: Path, draws: int = 100_000, reps: int = 2) -> dict:
+    import numpy_reference as ref
+
+    from forecast.analyses.session import Session
+    from forecast.compile import Numbers
+
+    s = Session(model_path(models, SMALL), draws=draws, seed=SEED)
+    r = s.baseline
+    t_cold, _ = timed(s.run)
+    t_run, res = timed(s.run)
+    numbers = Numbers.of(r)
+    eng = s.engine(numbers, r)
+    R = eng.R
+
+    def engine_call():
+        return eng.simulate(eng.sample_theta(numbers, SEED), seed=SEED + 1)
+
+    t_eng, out = best_of(reps, engine_call)
+    say(f"  engine  T={draws} x R={R}: first run {t_cold:.2f} s (with compile), warm run {t_run:.2f} s, "
+        f"warm sample_theta+simulate {t_eng:.2f} s; compiles={res.diagnostics['compiles']}")
+    t_np, ref_out = best_of(reps, lambda: ref.forward(r, numbers, draws, R, seed=SEED))
+    say(f"  numpy   T={draws} x R={R}: {t_np:.2f} s")
+    diffs, zs = [], []
+    for v in r.order:
+        a, b = np.asarray(out[v], float), np.asarray(ref_out[v], float)
+        d = abs(a.mean() - b.mean())
+        se = np.sqrt(a.var() / len(a) + b.var() / len(b)) or 1e-12
+        diffs.append(d)
+        zs.append(d / se)
+    worst = r.order[int(np.argmax(zs))]
+    say(f"  means: max |engine - numpy| = {max(diffs):.4f} over {len(diffs)} variables; "
+        f"largest in standard errors {max(zs):.1f} ({worst})")
+    return {
+        "draws": draws, "reps_per_draw": R, "cold_run_s": t_cold, "warm_run_s": t_run, "warm_engine_s": t_eng,
+        "numpy_s": t_np, "compile_s": t_cold - t_run, "ratio": t_eng / t_np, "ratio_session": t_run / t_np,
+        "max_abs_mean_diff": max(diffs), "max_z": max(zs), "compiles": res.diagnostics["compiles"],
+    }
+
+
+# ---------------------------------------------------------------- (b)
+def fig_b(models: Path, sampler: str, draws: int = 1000, tune: int = 1000, chains: int = 2) -> dict:
+    from forecast.analyses.posterior import sample_posterior
+    from forecast.analyses.session import Session
+    from forecast.compile import Numbers
+
+    s = Session(model_path(models, SMALL), draws=draws, seed=SEED, sampler=sampler, chains=chains, tune=tune)
+    r = s.resolve(observe=OBSERVE)
+    numbers = Numbers.of(r)
+    say(f"  {sampler}: {chains} chains x {-(-draws // chains)} draws after {tune} tuning steps; "
+        f"observed {', '.join(f'{k}={v}' for k, v in OBSERVE.items())}")
+    try:
+        t_total, post = timed(lambda: sample_posterior(
+            r, numbers, draws, seed=SEED, chains=chains, tune=tune, sampler=sampler))
+    except NotImplementedError as e:
+        say(f"  {sampler}: n/a ({e})")
+        return {"sampler": sampler, "na": str(e)}
+    d = post.diagnostics
+    t_sample = float(post.idata.posterior.attrs.get("sampling_time", float("nan"))) if post.idata else float("nan")
+    ess = float(d.get("ess_bulk_min", float("nan")))
+    out = {
+        "sampler": sampler, "draws": draws, "tune": tune, "chains": chains, "total_s": t_total,
+        "sampling_s": t_sample, "compile_s": t_total - t_sample, "ess_bulk_min": ess,
+        "ess_tail_min": d.get("ess_tail_min"), "r_hat_max": d.get("r_hat_max"),
+        "divergences": d.get("divergences"), "ess_per_s_sampling": ess / t_sample, "ess_per_s_total": ess / t_total,
+        "warnings": d.get("warnings", []),
+    }
+    say(f"  {sampler}: total {t_total:.1f} s = compile and set-up {out['compile_s']:.1f} s + sampling "
+        f"{t_sample:.1f} s; ESS bulk min {ess:.0f} -> {out['ess_per_s_sampling']:.1f}/s of sampling, "
+        f"{out['ess_per_s_total']:.2f}/s of wall time; R-hat max {out['r_hat_max']:.3f}, "
+        f"{out['divergences']} divergences")
+    return out
+
+
+# ---------------------------------------------------------------- (c)
+def fig_c(models: Path, draws: int = 2000, settings: int = 20) -> dict:
+    from forecast.analyses.session import Session
+
+    s = Session(model_path(models, SMALL), draws=draws, seed=SEED)
+    t_cold, base = timed(s.run)
+    t_warm, res = best_of(2, s.run)
+    compiles0 = res.diagnostics["compiles"]
+    claims = [c for c in s.baseline.claims if 0.0 < s.baseline.claims[c].credence < 1.0]
+    values = np.linspace(0.05, 0.95, settings)
+    changed = 0
+    t0 = time.perf_counter()
+    for i, x in enumerate(values):
+        c = claims[i % len(claims)]
+        r = s.resolve(sets={f"claims.{c}.credence": f"{x:.3f}"})
+        res = s.run(r)
+        eff = s.baseline.claims[c].effect
+        changed += not np.allclose(res.mean(eff), base.mean(eff))
+    t_sweep = time.perf_counter() - t0
+    compiles1 = res.diagnostics["compiles"]
+    say(f"  T={draws}: first run {t_cold:.2f} s (with compile), warm run {t_warm:.3f} s; "
+        f"{settings} settings {t_sweep:.2f} s ({t_sweep / settings:.3f} s each); "
+        f"compiles {compiles0} -> {compiles1}; {changed}/{settings} settings moved their claim's effect")
+    return {
+        "draws": draws, "settings": settings, "cold_s": t_cold, "warm_s": t_warm, "sweep_s": t_sweep,
+        "vs_cold": t_sweep / t_cold, "vs_warm": t_sweep / (settings * t_warm),
+        "compiles_before": compiles0, "compiles_after": compiles1, "changed": changed,
+    }
+
+
+# ---------------------------------------------------------------- (d)
+def fig_d(models: Path, size: str, draws: int = 10_000, reps: int = 3) -> dict:
+    from forecast.analyses.session import Session
+    from forecast.compile import Numbers
+
+    n = SMALL if size == "small" else BIG
+    s = Session(model_path(models, n), draws=draws, seed=SEED)
+    r = s.baseline
+    numbers = Numbers.of(r)
+    t_cold, _ = timed(s.run)
+    eng = s.engine(numbers, r)
+    t_warm, _ = best_of(reps, lambda: eng.simulate(eng.sample_theta(numbers, SEED), seed=SEED + 1))
+    say(f"  {n[0]}/{n[1]}: first run {t_cold:.1f} s (with compile); warm sample_theta+simulate "
+        f"T={draws} x R={eng.R}: {t_warm:.3f} s = {1e6 * t_warm / draws:.1f} us per draw")
+    return {"size": f"{n[0]}/{n[1]}", "draws": draws, "cold_s": t_cold, "warm_s": t_warm, "per_draw_s": t_warm / draws}
+
+
+# ---------------------------------------------------------------- (e)
+def fig_e(models: Path, draws: int = 500, model: str = "models/hanoi_2019.toml", sources: str = "../shared/seeds",
+          timeout: float = 1800) -> dict:
+    exe = str(Path(sys.executable).parent / "forecast")
+    if subprocess.run([exe, "report", "--help"], capture_output=True, cwd=ROOT).returncode != 0:
+        say("  skipped: `forecast report` does not exist yet")
+        return {"skipped": "forecast report not available"}
+    times = {}
+    with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
+        env = dict(os.environ, FORECAST_CACHE=f"{tmp}/cache", PYTENSOR_FLAGS=f"compiledir={tmp}/pytensor")
+        cmd = [exe, "report", model, "--draws", str(draws), "-o", f"{tmp}/brief.pdf"]
+        if (ROOT / sources).is_dir():
+            cmd[3:3] = ["--sources", sources]
+        for label in ("cold", "warm"):
+            t = time.perf_counter()
+            p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout)
+            times[label] = time.perf_counter() - t
+            if p.returncode:
+                say(f"  {label}: exit {p.returncode}: {p.stderr.strip().splitlines()[-1:]}")
+                return {"error": p.stderr[-2000:], **times}
+            say(f"  {label} caches: {times[label]:.1f} s")
+    return {"cmd": " ".join(cmd[1:]), "cold_s": times["cold"], "warm_s": times["warm"]}
+
+
+FIGURES = {
+    "a": fig_a,
+    "b-pymc": lambda m, **kw: fig_b(m, "pymc", **kw),
+    "b-nutpie": lambda m, **kw: fig_b(m, "nutpie", **kw),
+    "c": fig_c,
+    "d-small": lambda m, **kw: fig_d(m, "small", **kw),
+    "d-big": lambda m, **kw: fig_d(m, "big", **kw),
+    "e": fig_e,
+}
+
+
+def _value(s: str):
+    for cast in (int, float):
+        try:
+            return cast(s)
+        except ValueError:
+            pass
+    return s
+
+
+def main(argv: list[str]) -> int:
+    name, models, out = argv[:3]
+    kwargs = dict((k, _value(v)) for k, v in (a.split("=", 1) for a in argv[3:]))
+    import logging
+    import warnings
+
+    logging.getLogger("pymc").setLevel(logging.ERROR)
+    warnings.simplefilter("ignore")
+    result = FIGURES[name](Path(models), **kwargs)
+    Path(out).write_text(json.dumps(result, indent=1, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

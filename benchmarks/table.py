@@ -1,0 +1,142 @@
+"""The closing table of ``make bench``: one row per measured figure, with its target and pass/fail."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+PASS, FAIL, INFO = "pass", "FAIL", "-"
+
+
+class Row(NamedTuple):
+    figure: str
+    measured: str
+    target: str
+    status: str
+
+
+def _missing(r: dict | None) -> str | None:
+    """Why a figure has no numbers, or None when it has some."""
+    if r is None:
+        return "not run"
+    if "timeout" in r:
+        return r.get("skipped") or f"not measured: stopped at the {r['timeout']:.0f} s time limit"
+    if "error" in r:
+        return f"error: {r['error']}"
+    return None
+
+
+def _ok(cond: bool) -> str:
+    return PASS if cond else FAIL
+
+
+def rows_a(r: dict | None) -> list[Row]:
+    why = _missing(r)
+    if why:
+        return [Row("(a) forward 100k draws vs NumPy", why, "<= 2x", FAIL)]
+    T, R = r["draws"], r["reps_per_draw"]
+    return [
+        Row(f"(a) forward {T:,} draws x {R} worlds, engine / NumPy",
+            f"{r['ratio']:.2f}x ({r['warm_engine_s']:.2f} s vs {r['numpy_s']:.2f} s; Session.run "
+            f"{r['ratio_session']:.2f}x)", "<= 2x", _ok(r["ratio"] <= 2.0)),
+        Row("(a) compile (first run - warm run)", f"{r['compile_s']:.1f} s ({r['compiles']} compiled functions)",
+            "reported", INFO),
+        Row("(a) per-variable means, engine vs NumPy", f"max |diff| {r['max_abs_mean_diff']:.4f} "
+            f"({r['max_z']:.1f} standard errors)", "< 5 s.e.", _ok(r["max_z"] < 5.0)),
+    ]
+
+
+def rows_b(pymc: dict | None, nutpie: dict | None) -> list[Row]:
+    rows, rate = [], {}
+    for name, r in (("pymc", pymc), ("nutpie", nutpie)):
+        why = _missing(r)
+        if why or "na" in r:
+            rows.append(Row(f"(b) posterior, 3 events, {name}", why or f"n/a ({r['na']})", "reported", FAIL))
+            continue
+        rate[name] = (r["ess_per_s_total"], r["ess_per_s_sampling"])
+        health = f"R-hat {r['r_hat_max']:.2f}, {r['divergences']} div."
+        rows.append(Row(
+            f"(b) posterior, 3 events, {name}",
+            f"compile {r['compile_s']:.1f} s, sampling {r['sampling_s']:.1f} s, ESS {r['ess_bulk_min']:.0f}: "
+            f"{r['ess_per_s_sampling']:.1f} ESS/s sampling, {r['ess_per_s_total']:.2f}/s wall ({health})",
+            "reported", INFO if r["r_hat_max"] <= 1.01 and not r["divergences"] else "warn"))
+    if len(rate) == 2:
+        for i, what in enumerate(("wall", "sampling")):
+            a, b = rate["pymc"][i], rate["nutpie"][i]
+            best, k = ("nutpie", b / a) if b >= a else ("pymc", a / b)
+            rows.append(Row(f"(b) faster per effective sample ({what} time)", f"{best} ({k:.1f}x)",
+                            "choose default", INFO))
+    return rows
+
+
+def rows_c(r: dict | None) -> list[Row]:
+    why = _missing(r)
+    if why:
+        return [Row("(c) 20 prior settings vs one run", why, "<= 3x", FAIL)]
+    same = r["compiles_after"] == r["compiles_before"]
+    return [
+        Row(f"(c) {r['settings']} prior settings vs one cold run (T={r['draws']})",
+            f"{r['vs_cold']:.2f}x ({r['sweep_s']:.2f} s vs {r['cold_s']:.2f} s)", "<= 3x",
+            _ok(r["vs_cold"] <= 3.0 and same)),
+        Row(f"(c) {r['settings']} settings vs {r['settings']} warm runs",
+            f"{r['vs_warm']:.2f}x (warm run {r['warm_s']:.3f} s)", "~1x", INFO),
+        Row("(c) compiled functions during the sweep",
+            f"{r['compiles_before']} -> {r['compiles_after']}", "no growth", _ok(same)),
+    ]
+
+
+def rows_d(small: dict | None, big: dict | None) -> list[Row]:
+    why = _missing(small) or _missing(big)
+    if why:
+        return [Row("(d) 200/400 vs 20/40, per-draw cost", why, "<= 12x", FAIL)]
+    ratio = big["per_draw_s"] / small["per_draw_s"]
+    return [
+        Row(f"(d) 200/400 vs 20/40, warm per-draw cost (T={small['draws']:,})",
+            f"{ratio:.1f}x ({1e6 * big['per_draw_s']:.0f} vs {1e6 * small['per_draw_s']:.1f} us)", "<= 12x",
+            _ok(ratio <= 12.0)),
+        Row("(d) first run (with compile), 20/40 and 200/400",
+            f"{small['cold_s']:.0f} s and {big['cold_s']:.0f} s", "reported", INFO),
+    ]
+
+
+def rows_e(r: dict | None) -> list[Row]:
+    if r is None:
+        return []
+    why = _missing(r)
+    if why or "skipped" in r:
+        return [Row("(e) forecast report, Hanoi", why or f"skipped ({r['skipped']})", "reported", INFO)]
+    return [Row("(e) forecast report, Hanoi", f"cold caches {r['cold_s']:.0f} s, warm {r['warm_s']:.0f} s",
+                "reported", INFO)]
+
+
+def rows_for(results: dict[str, dict]) -> list[Row]:
+    g = results.get
+    rows: list[Row] = []
+    if "a" in results:
+        rows += rows_a(g("a"))
+    if "b-pymc" in results or "b-nutpie" in results:
+        rows += rows_b(g("b-pymc"), g("b-nutpie"))
+    if "c" in results:
+        rows += rows_c(g("c"))
+    if "d-small" in results or "d-big" in results:
+        rows += rows_d(g("d-small"), g("d-big"))
+    rows += rows_e(g("e"))
+    return rows
+
+
+def print_table(rows: list[Row], title: str) -> None:
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:  # plain text
+        print(title)
+        for row in rows:
+            print(" | ".join(row))
+        return
+    t = Table(title=title, title_justify="left")
+    for col in Row._fields:
+        t.add_column(col, overflow="fold")
+    style = {PASS: "green", FAIL: "bold red", "warn": "yellow"}
+    for row in rows:
+        t.add_row(*row[:3], f"[{style.get(row.status, '')}]{row.status}" if row.status in style else row.status)
+    Console(width=max(120, Console().width)).print(t)
+

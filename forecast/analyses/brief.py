@@ -1,0 +1,357 @@
+"""Everything an analytic brief needs, as plain data (the report layer only typesets it).
+
+:func:`collect` runs one :class:`Session`: the baseline, each named scenario
+(interventions reuse the baseline's draws; prior changes go through
+:meth:`Session.variant`; extra observations need a new posterior), each prior
+set (stance) through :meth:`Session.variant`, the sensitivity sweep
+(:mod:`forecast.analyses.sensitivity`) and, for the evidence log, the posterior
+without each observation in turn. Nothing here draws a figure or writes a file.
+
+Statistics honour importance weights (``Result.weights``): means through
+:meth:`Result.mean`, intervals through :func:`forecast.analyses.summary.interval`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from forecast import __version__
+from forecast.spec import load_model, load_prior_set, resolve
+from forecast.spec.checks import parse_locator
+from forecast.spec.errors import Problem, SpecError, did_you_mean
+from forecast.spec.load import find_file
+
+if TYPE_CHECKING:  # PyMC loads only once collect() runs: preflight() answers a bad input in a blink
+    from forecast.analyses.session import Result, Session
+
+log = logging.getLogger(__name__)
+
+# Confidence in a judgment, from the width of its interval (how much the answer turns on which claims hold).
+CONFIDENCE_WIDTH = ((0.25, "high"), (0.5, "moderate"), (1.01, "low"))
+WHATIF_ROWS = 8
+MOVED = 0.005  # a what-if row is listed when its mean change reaches half a point
+QUOTE_CHARS = 700
+HIST_BINS = 40
+
+
+def stat(result: Result, key: str, event: bool = True) -> dict:
+    """Mean, central interval and (events) the ICD 203 word of the rounded percentage."""
+    from forecast.analyses.summary import interval
+
+    lo, hi = interval(result.outcomes[key], result.resolved.interval, result.weights)
+    d = {"mean": result.mean(key), "lo": lo, "hi": hi}
+    if event:  # the word matches the number the reader sees
+        d["word"] = result.resolved.priors.word_for(round(100 * d["mean"]) / 100)
+    return d
+
+
+def questions_of(result: Result) -> dict[str, dict]:
+    return {q.id: stat(result, f"q:{q.id}") for q in result.resolved.model.questions}
+
+
+def short(q, model) -> str:
+    """A question in a few words: its variable's label, with the threshold of an index question."""
+    label = model.variable(q.variable).label
+    return label if q.threshold is None else f"{label} above {q.threshold:g}"
+
+
+def compare_rows(base: Result, alt: Result, skip: set[str]) -> list[dict]:
+    """Questions and variables (not those fixed by the what-if), largest change first.
+
+    The change is the what-if's forecast minus the baseline's. When both rest on the
+    same parameter draws (no posterior, the same posterior, or the baseline's posterior
+    reweighted) its interval comes from the paired draws (under the what-if's weights);
+    a new posterior has no pairs (``diff.lo`` is ``None``).
+    """
+    from forecast.analyses.summary import interval
+
+    m = base.resolved.model
+    asked = {q.variable for q in m.questions if q.threshold is None}
+    keys = [(f"q:{q.id}", q.id, q.text, "question", short(q, m)) for q in m.questions if q.variable not in skip]
+    keys += [(v.id, v.id, v.label, v.kind, "") for v in m.variables if v.id not in skip and v.id not in asked]
+    paired = base.draws == alt.draws and base.weights is None and (
+        base.posterior is alt.posterior or alt.weights is not None)
+    level = base.resolved.interval
+    rows = []
+    for key, ident, label, kind, brief in keys:
+        event = kind != "index"
+        b, a = stat(base, key, event), stat(alt, key, event)
+        diff = {"mean": a["mean"] - b["mean"], "lo": None, "hi": None}
+        if paired:
+            d = np.asarray(alt.outcomes[key], float) - np.asarray(base.outcomes[key], float)
+            diff["lo"], diff["hi"] = interval(d, level, alt.weights)
+        rows.append({"id": ident, "kind": kind, "label": label, "short": brief, "baseline": b, "whatif": a,
+                     "diff": diff})
+    rows = [r for r in rows if abs(r["diff"]["mean"]) >= MOVED]
+    rows.sort(key=lambda r: (-abs(r["diff"]["mean"]), r["id"]))
+    return rows
+
+
+def confidence(q: dict, grades: list[str], warned: bool) -> dict:
+    width = q["hi"] - q["lo"]
+    level = next(name for bound, name in CONFIDENCE_WIDTH if width < bound)
+    if warned and level != "low":
+        level = {"high": "moderate", "moderate": "low"}[level]
+    return {"level": level, "width": width, "grades": grades}
+
+
+def _grade(model, sid: str) -> str:
+    return model.source(sid).grade
+
+
+def default_prior_sets(model_path: str | Path, model_id: str) -> list[str | None]:
+    """``priors/<model id>/``: ``baseline.toml`` first, then the other sets; ``[None]`` if absent."""
+    for root in (Path("priors"), Path(model_path).resolve().parent.parent / "priors"):
+        folder = root / model_id
+        if folder.is_dir():
+            files = sorted(folder.glob("*.toml"))
+            base = [f for f in files if f.stem == "baseline"]
+            return [str(f) for f in base + [f for f in files if f.stem != "baseline"]] or [None]
+    return [None]
+
+
+def quote(sources: str | Path | None, file: str, locator: str) -> str | None:
+    """The document's lines at ``locator`` (read now, from the user's own file), whitespace folded."""
+    span = parse_locator(locator)
+    if sources is None or span is None:
+        return None
+    path = Path(sources) / file
+    if not path.is_file():
+        return None
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()[span[0] - 1: span[1]]
+    text = " ".join(" ".join(lines).split())
+    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1].rsplit(" ", 1)[0] + " …"
+
+
+def _title(s: Session, names: list[str], base: Result) -> dict:
+    m = s.model
+    dates = [e.date for e in m.evidence]
+    return {
+        "model": m.info.id, "title": m.info.title, "description": m.info.description, "file": str(s.model_path),
+        "as_of": (max(dates) if dates else m.info.as_of).isoformat() if (dates or m.info.as_of) else None,
+        "as_of_basis": "latest evidence" if dates else "date of the model",
+        "prior_sets": names, "seed": s.seed, "draws": s.draws, "version": __version__,
+        "interval": base.resolved.interval,
+    }
+
+
+def _map(s: Session, base: Result) -> dict:
+    m, r = s.model, base.resolved
+    observed = {o.variable for o in r.evidence}
+    strength = {name: float(p.kwargs.get("mu", next(iter(p.kwargs.values()), 1.0)))
+                for name, p in r.priors.strength.items()}
+    nodes = [{"id": v.id, "label": v.label, "kind": v.kind, "observed": v.id in observed,
+              "asked": any(q.variable == v.id for q in m.questions)} for v in m.variables]
+    edges = [{"id": c.id, "cause": c.cause, "effect": c.effect, "source": c.source, "sign": r.claims[c.id].sign,
+              "strength": strength.get(c.strength, 1.0) if isinstance(c.strength, str) else 1.0,
+              "credence": r.claims[c.id].credence} for c in m.claims]
+    return {"nodes": nodes, "edges": edges, "order": list(r.order),
+            "sources": [{"id": x.id, "title": x.title, "grade": x.grade} for x in m.sources]}
+
+
+def _indices(base: Result, top: int = 8) -> list[dict]:
+    m = base.resolved.model
+    degree = {v.id: 0 for v in m.variables}
+    for c in m.claims:
+        degree[c.cause] += 1
+        degree[c.effect] += 1
+    asked = {q.variable for q in m.questions}
+    idx = [v for v in m.variables if v.kind == "index"]
+    idx.sort(key=lambda v: (v.id not in asked, -degree[v.id], v.id))
+    out = []
+    for v in idx[:top]:
+        x = np.asarray(base.outcomes[v.id], float)
+        counts, _ = np.histogram(x, bins=HIST_BINS, range=(0, 1), weights=base.weights)
+        out.append({"id": v.id, "label": v.label, **stat(base, v.id, event=False),
+                    "hist": (counts / max(counts.sum(), 1e-12)).tolist()})
+    return out
+
+
+def _whatifs(s: Session, base: Result, names: list[str], step) -> list[dict]:
+    from forecast.analyses.session import scenario_resolved
+
+    out = []
+    for name in names:
+        step(f"what-if: {name}")
+        sc = s.model.scenario(name)
+        r, do = scenario_resolved(s, name)
+        if sc.observe:  # new evidence: a new posterior
+            alt, how = s.run(r, do=do), "new posterior given the extra observation"
+        elif sc.set or sc.priors:  # other priors: same compiled functions (reweighted with evidence)
+            alt = s.variant(s.run(do=do) if do else base, r)
+            how = ("prior change, the baseline's posterior draws reweighted" if alt.weights is not None
+                   else "prior change, new posterior" if alt.posterior is not None
+                   else "prior change, new hyperparameters in the same compiled model")
+        else:
+            alt = s.run(r, do=do)
+            how = ("intervention, paired draws" if alt.posterior is base.posterior
+                   else "intervention; the evidence it overrides is set aside (new posterior)")
+        rows = compare_rows(base, alt, set(sc.do) | set(sc.observe))
+        out.append({"id": sc.id, "label": sc.label, "description": sc.description, "how": how,
+                    "do": dict(sc.do), "observe": dict(sc.observe), "set": {k: str(v) for k, v in sc.set.items()},
+                    "rows": rows[:WHATIF_ROWS], "diagnostics": alt.diagnostics})
+    return out
+
+
+def _stances(s: Session, base: Result, paths: list[str | None], base_q: dict, step) -> list[dict]:
+    out = [{"name": base.resolved.priors.prior_set.name or "baseline", "file": paths[0],
+            "description": base.resolved.priors.prior_set.description, "questions": base_q}]
+    for p in paths[1:]:
+        step(f"stance: {Path(p).stem if p else 'default'}")
+        r = s.resolve(priors=p)
+        res = s.variant(base, r)
+        out.append({"name": r.priors.prior_set.name or Path(str(p)).stem, "file": p,
+                    "description": r.priors.prior_set.description, "questions": questions_of(res),
+                    "diagnostics": res.diagnostics})
+    return out
+
+
+def _evidence(s: Session, base: Result, base_q: dict, impact: bool, step) -> dict:
+    """Each observation: date, source, grade, and (``impact``) how far the forecasts move without it."""
+    m, r = s.model, base.resolved
+    rows, prior, total = [], None, []
+    if r.evidence and impact:
+        step("evidence: forecasts with no evidence")
+        prior = questions_of(s.run(replace(r, evidence=())))
+        total = _moves(base_q, prior)[:5]
+    for ob in r.evidence:
+        ev = next((e for e in m.evidence if e.id == ob.id), None)
+        if ev is None:
+            continue
+        row = {"id": ev.id, "variable": ev.variable, "label": m.variable(ev.variable).label,
+               "value": ev.value, "date": ev.date.isoformat(), "source": ev.source,
+               "source_title": m.source(ev.source).title, "grade": ev.grade or _grade(m, ev.source),
+               "soft": ev.soft, "note": ev.note, "moved": [], "max_change": None}
+        if impact:
+            step(f"evidence: without {ev.id}")
+            alt = s.without(base, ob.id)
+            moves = _moves(base_q, questions_of(alt))
+            row.update(moved=moves[:3], max_change=abs(moves[0]["change"]) if moves else 0.0,
+                       pareto_k=alt.diagnostics.get("pareto_k"))
+        rows.append(row)
+    rows.sort(key=lambda x: (x["date"], x["id"]))
+    return {"rows": rows, "prior": prior, "total": total, "impact": impact}
+
+
+def _moves(after: dict, before: dict) -> list[dict]:
+    d = [{"question": q, "change": after[q]["mean"] - before[q]["mean"]} for q in after]
+    return sorted(d, key=lambda x: (-abs(x["change"]), x["question"]))
+
+
+def _claims(s: Session, base: Result) -> list[dict]:
+    m, r = s.model, base.resolved
+    labels = {v.id: v.label for v in m.variables}
+    out = []
+    for c in m.claims:
+        src = m.source(c.source)
+        d = {"id": c.id, "cause": labels[c.cause], "effect": labels[c.effect], "direction": c.direction,
+             "strength": c.strength if isinstance(c.strength, str) else c.strength.dist, "source": c.source,
+             "source_title": src.title, "grade": src.grade, "locator": c.locator, "paraphrase": c.paraphrase,
+             "credence": r.claims[c.id].credence, "quote": quote(s.sources, src.file, c.locator)}
+        if base.credence_post is not None:
+            d["credence_post"] = base.credence_post[c.id]
+        out.append(d)
+    return out
+
+
+def preflight(model: str | Path, priors: Sequence[str | None] = (), scenarios: Sequence[str] | None = None,
+              sources: str | Path | None = None) -> list[str | None]:
+    """Every input problem at once, before PyMC loads; returns the prior sets to use (baseline first)."""
+    path = find_file(model, "models")
+    m = load_model(path)
+    paths = [None if p in (None, "default") else p for p in priors] or default_prior_sets(path, m.info.id)
+    problems = []
+    if sources is not None and not Path(sources).is_dir():
+        problems.append(Problem(str(sources), "--sources", "not a folder"))
+        sources = None
+    for p in paths:
+        try:
+            resolve(m, load_prior_set(p), sources_dir=sources)
+        except SpecError as err:
+            problems += [x for x in err.problems if x not in problems]
+    names = [x.id for x in m.scenarios]
+    problems += [Problem(str(path), f"scenarios.{n}", "no such scenario" + did_you_mean(n, names))
+                 for n in scenarios or () if n not in names]
+    if problems:
+        raise SpecError(problems)
+    return paths
+
+
+def collect(
+    model: str | Path,
+    priors: Sequence[str | None] = (),
+    scenarios: Sequence[str] | None = None,
+    sources: str | Path | None = None,
+    *,
+    draws: int = 2000,
+    seed: int = 0,
+    sensitivity_top: int = 8,
+    key_judgments: int = 4,
+    evidence_impact: bool = True,
+    progress: Callable[[str], None] | None = None,
+    session_options: dict | None = None,
+) -> dict:
+    """Run every analysis of the brief and return its data (JSON-serialisable).
+
+    Parameters
+    ----------
+    priors
+        Prior sets: the first is the baseline, the others are compared as stances.
+        Empty: ``priors/<model id>/`` (``baseline`` first) if it exists, else the package defaults.
+    scenarios
+        Named scenarios for the what-if section; ``None`` for all of the model's.
+    key_judgments
+        How many judgments (most important, then most probable) get a tornado chart.
+    evidence_impact
+        How far each observation moves the forecasts: the baseline's posterior draws with that
+        observation left out (``Session.without``: importance weights, no new sampling).
+    """
+    from forecast.analyses.sensitivity import tornado
+    from forecast.analyses.session import Session
+    from forecast.compile import ancestral_set
+
+    step = progress or (lambda msg: log.info("%s", msg))
+    paths = preflight(model, priors, scenarios, sources)
+    step("loading the model")
+    s = Session(model, paths[0], None, sources, draws=draws, seed=seed, **(session_options or {}))
+    names = [x.id for x in s.model.scenarios] if scenarios is None else list(scenarios)
+    step("baseline")
+    base = s.run()
+    base_q = questions_of(base)
+    warned = bool(base.diagnostics.get("warnings"))
+    m = s.model
+    judgments = []
+    for q in m.questions:
+        anc = ancestral_set(base.resolved, [q.variable])
+        claims = [c for c in m.claims if c.effect in anc]
+        grades = sorted({_grade(m, c.source) for c in claims})
+        judgments.append({"id": q.id, "text": q.text, "short": short(q, m), "variable": q.variable,
+                          "importance": q.importance, "threshold": q.threshold,
+                          "resolves_by": q.resolves_by.isoformat(), "resolution": q.resolution,
+                          "claims": len(claims), **base_q[q.id],
+                          "confidence": confidence(base_q[q.id], grades, warned)})
+    judgments.sort(key=lambda j: (-j["importance"], -round(100 * j["mean"]), j["id"]))
+    keys = [j["id"] for j in judgments[:key_judgments]]
+    sens = tornado(s, base, keys, top=sensitivity_top, progress=step)
+    words = base.resolved.priors.probability_words
+    stance_names = [Path(p).stem if p else "default" for p in paths]
+    return {
+        "title": _title(s, stance_names, base),
+        "words": {w: list(b) for w, b in sorted(words.items(), key=lambda kv: kv[1][0])},
+        "confidence_bounds": [list(x) for x in CONFIDENCE_WIDTH],
+        "judgments": judgments,
+        "map": _map(s, base),
+        "indices": _indices(base),
+        "whatifs": _whatifs(s, base, names, step),
+        "stances": _stances(s, base, paths, base_q, step),
+        "sensitivity": sens,
+        "evidence": _evidence(s, base, base_q, evidence_impact, step),
+        "claims": _claims(s, base),
+        "diagnostics": base.diagnostics,
+    }

@@ -1,0 +1,200 @@
+"""The brief's charts, drawn from the plain data of :func:`forecast.analyses.brief.collect`.
+
+Every function takes that data and returns a matplotlib ``Figure`` (no pyplot
+state); :func:`save` writes it as SVG with text as paths (no font needed by the
+reader) and no date, so the same data give the same file.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from pathlib import Path
+
+import matplotlib as mpl
+import numpy as np
+from matplotlib.figure import Figure
+
+from forecast.report.text import pct
+
+WIDTH = 6.5  # inches: the text width of both paper sizes
+BAND_COLOURS = ("#2166ac", "#4393c3", "#92c5de", "#e0e0e0", "#f4a582", "#d6604d", "#b2182b")
+STANCE_MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*")
+STANCE_COLOURS = ("#000000", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
+RC = {"font.size": 7.5, "axes.titlesize": 8, "axes.labelsize": 7.5, "xtick.labelsize": 7, "ytick.labelsize": 7,
+      "svg.fonttype": "path", "svg.hashsalt": "forecast-brief", "axes.spines.top": False,
+      "axes.spines.right": False, "font.family": "DejaVu Sans"}
+
+
+def save(fig: Figure, path: str | Path) -> Path:
+    """SVG at ``path``; drawn twice so that arrows clipped to label boxes see the boxes' final size."""
+    with mpl.rc_context(RC):
+        fig.savefig(io.BytesIO(), format="svg")
+        fig.savefig(path, format="svg", metadata={"Date": None}, bbox_inches="tight", pad_inches=0.03)
+    return Path(path)
+
+
+def wrap(text: str, width: int) -> str:
+    return textwrap.fill(text, width, break_long_words=False)
+
+
+def _bands(ax, words: dict[str, list[float]], label: bool = True) -> None:
+    items = sorted(words.items(), key=lambda kv: kv[1][0])
+    for i, (word, (lo, hi)) in enumerate(items):
+        colour = BAND_COLOURS[round(i * (len(BAND_COLOURS) - 1) / max(len(items) - 1, 1))]
+        ax.axvspan(100 * lo, 100 * hi, color=colour, alpha=0.16, lw=0, zorder=0)
+        if label:
+            ax.text(100 * (lo + hi) / 2, 1.005, word.replace(" ", "\n"), transform=ax.get_xaxis_transform(),
+                    ha="center", va="bottom", fontsize=5.6, color="#333333", linespacing=0.95)
+
+
+def probabilities(data: dict) -> Figure:
+    """Dot and whisker: every question's probability and interval, sorted, on the ICD 203 bands."""
+    rows = sorted(data["judgments"], key=lambda j: (j["mean"], j["id"]))
+    with mpl.rc_context(RC):
+        fig = Figure(figsize=(WIDTH, 0.9 + 0.27 * len(rows)))
+        ax = fig.add_subplot()
+        _bands(ax, data["words"])
+        y = np.arange(len(rows))
+        for i, j in enumerate(rows):
+            ax.plot([100 * j["lo"], 100 * j["hi"]], [i, i], color="#333333", lw=1.1, solid_capstyle="butt")
+            ax.plot(100 * j["mean"], i, "o", color="black", ms=3.6, zorder=3)
+            ax.text(101.5, i, pct(j["mean"]), va="center", fontsize=6.5, clip_on=False)
+        ax.set_yticks(y, [wrap(f"{j['id']}: {j['short']}", 58) for j in rows], fontsize=6.4)
+        ax.set_ylim(-0.6, len(rows) - 0.4)
+        ax.set_xlim(0, 100)
+        ax.set_xlabel(f"probability (%), dot: mean, line: {round(100 * data['title']['interval'])}% interval")
+        ax.grid(axis="x", color="white", lw=0.6)
+        h = fig.get_figheight()
+        fig.subplots_adjust(left=0.42, right=0.95, top=1 - 0.45 / h, bottom=0.45 / h)
+    return fig
+
+
+def indices(data: dict) -> Figure:
+    """Small multiples: the distribution over draws of each main index level."""
+    items = data["indices"]
+    cols = 2
+    rows = max(1, -(-len(items) // cols))
+    with mpl.rc_context(RC):
+        fig = Figure(figsize=(WIDTH, 0.35 + 1.25 * rows))
+        axes = fig.subplots(rows, cols, squeeze=False, sharex=True)
+        edges = np.linspace(0, 1, len(items[0]["hist"]) + 1) if items else np.linspace(0, 1, 2)
+        for ax, d in zip(axes.flat, items, strict=False):
+            h = np.asarray(d["hist"])
+            ax.stairs(h, edges, fill=True, color="#9ecae1", alpha=0.9)
+            ax.axvspan(d["lo"], d["hi"], color="#08519c", alpha=0.08, lw=0)
+            ax.axvline(d["mean"], color="#08519c", lw=1.0)
+            ax.set_title(wrap(d["label"], 52), loc="left", fontsize=7)
+            ax.text(0.99, 0.93, f"mean {d['mean']:.2f}\n{round(100 * data['title']['interval'])}%: "
+                    f"{d['lo']:.2f}–{d['hi']:.2f}", transform=ax.transAxes, ha="right", va="top", fontsize=6.2)
+            ax.set_yticks([])
+            ax.spines["left"].set_visible(False)
+            ax.set_xlim(0, 1)
+        for ax in list(axes.flat)[len(items):]:
+            ax.axis("off")
+        for ax in axes[-1]:
+            ax.set_xlabel("level (0 to 1)")
+        fig.tight_layout(h_pad=0.8, w_pad=1.2)
+    return fig
+
+
+def whatif(w: dict, interval: float) -> Figure:
+    """One scenario: the change of each listed item, with its paired-draw interval when there is one."""
+    rows = w["rows"][::-1]
+    with mpl.rc_context(RC):
+        fig = Figure(figsize=(WIDTH, 0.45 + 0.25 * max(len(rows), 1)))
+        ax = fig.add_subplot()
+        for i, r in enumerate(rows):
+            scale = 100.0
+            d = r["diff"]
+            colour = "#b2182b" if d["mean"] > 0 else "#2166ac"
+            ax.barh(i, scale * d["mean"], color=colour, alpha=0.75, height=0.55)
+            if d["lo"] is not None:
+                ax.plot([scale * d["lo"], scale * d["hi"]], [i, i], color="black", lw=0.9)
+        ax.axvline(0, color="black", lw=0.6)
+        ax.set_yticks(range(len(rows)), [wrap(_short(r), 60) for r in rows], fontsize=6.3)
+        ax.set_xlabel(f"change in points (index levels × 100)\n"
+                      f"line: {round(100 * interval)}% interval over paired draws")
+        lim = max([abs(100 * v) for r in rows for v in (r["diff"]["mean"], r["diff"]["lo"] or 0, r["diff"]["hi"] or 0)]
+                  + [5.0])
+        ax.set_xlim(-1.08 * lim, 1.08 * lim)
+        fig.subplots_adjust(left=0.45, right=0.98, top=0.97, bottom=0.55 / fig.get_figheight() + 0.03)
+    return fig
+
+
+def _short(r: dict) -> str:
+    return f"{r['id']}: {r['short']}" if r.get("short") else r["label"]
+
+
+def stances(data: dict) -> Figure:
+    """Each question's probability under each prior set, on one line per question."""
+    qs = sorted(data["judgments"], key=lambda j: (-j["importance"], -round(100 * j["mean"]), j["id"]))[::-1]
+    sets = data["stances"]
+    with mpl.rc_context(RC):
+        fig = Figure(figsize=(WIDTH, 1.0 + 0.25 * len(qs)))
+        ax = fig.add_subplot()
+        _bands(ax, data["words"])
+        for i, j in enumerate(qs):
+            vals = [100 * s["questions"][j["id"]]["mean"] for s in sets]
+            ax.plot([min(vals), max(vals)], [i, i], color="#777777", lw=0.8, zorder=1)
+        for k, s in enumerate(sets):
+            xs = [100 * s["questions"][j["id"]]["mean"] for j in qs]
+            ax.scatter(xs, range(len(qs)), marker=STANCE_MARKERS[k % len(STANCE_MARKERS)], s=16, zorder=3,
+                       color=STANCE_COLOURS[k % len(STANCE_COLOURS)], label=s["name"],
+                       facecolors="none" if k else STANCE_COLOURS[0], linewidths=0.9)
+        ax.set_yticks(range(len(qs)), [wrap(f"{j['id']}: {j['short']}", 58) for j in qs], fontsize=6.4)
+        ax.set_xlim(0, 100)
+        ax.set_ylim(-0.6, len(qs) - 0.4)
+        ax.set_xlabel("probability (%) under each prior set")
+        fig.legend(loc="lower center", ncol=len(sets), frameon=False, fontsize=6.5, bbox_to_anchor=(0.5, 0.0))
+        fig.subplots_adjust(left=0.42, right=0.97, top=1 - 0.45 / fig.get_figheight(),
+                            bottom=0.75 / fig.get_figheight())
+    return fig
+
+
+def tornado(q: dict, label: str) -> Figure:
+    """One key judgment: each input from its low to its high setting, widest swing on top."""
+    bars = q["bars"][::-1]
+    p0 = 100 * q["baseline"]
+    with mpl.rc_context(RC):
+        fig = Figure(figsize=(WIDTH, 0.6 + 0.27 * max(len(bars), 1)))
+        ax = fig.add_subplot()
+        for i, b in enumerate(bars):
+            lo, hi = 100 * b["low"], 100 * b["high"]
+            ax.barh(i, lo - p0, left=p0, color="#92c5de", height=0.6)
+            ax.barh(i, hi - p0, left=p0, color="#d6604d", height=0.6, alpha=0.85)
+            for x in (lo, hi):
+                ax.text(x + (0.4 if x >= p0 else -0.4), i, pct(x / 100), va="center",
+                        ha="left" if x >= p0 else "right", fontsize=6, color="#333333")
+        ax.axvline(p0, color="black", lw=0.8)
+        ax.set_yticks(range(len(bars)), [wrap(f"{b['label']} [{_setting(b)}]", 62) for b in bars], fontsize=6.1)
+        span = max([abs(100 * v - p0) for b in bars for v in (b["low"], b["high"])] + [3.0])
+        ax.set_xlim(max(0, p0 - 1.25 * span - 2), min(100, p0 + 1.25 * span + 2))
+        ax.set_xlabel(f"probability (%) of {label}, baseline {pct(q['baseline'])}\n"
+                      "blue: the input at its low setting, red: at its high setting")
+        fig.subplots_adjust(left=0.5, right=0.97, top=0.97, bottom=0.62 / fig.get_figheight())
+    return fig
+
+
+def _setting(b: dict) -> str:
+    """"credence 5%" and "credence 95%" → "credence 5% → 95%"."""
+    (p1, _, lo), (p2, _, hi) = b["low_text"].rpartition(" "), b["high_text"].rpartition(" ")
+    return f"{p1} {lo} → {hi}" if p1 == p2 else f"{b['low_text']} → {b['high_text']}"
+
+
+def all_figures(data: dict, folder: Path) -> dict[str, str]:
+    """Every chart of the brief as SVG in ``folder``; returns {name: file name} for the template."""
+    from forecast.report.causal_map import draw
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {"probabilities": probabilities(data), "map": draw(data["map"])}
+    if data["indices"]:
+        out["indices"] = indices(data)
+    if len(data["stances"]) > 1:
+        out["stances"] = stances(data)
+    for w in data["whatifs"]:
+        out[f"whatif_{w['id']}"] = whatif(w, data["title"]["interval"])
+    for qid, q in data["sensitivity"]["questions"].items():
+        if q["bars"]:
+            out[f"tornado_{qid}"] = tornado(q, qid)
+    return {name: save(fig, folder / f"{name}.svg").name for name, fig in out.items()}
