@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
-err = Console(stderr=True)
-out = Console()
+
+def _console(**kwargs) -> Console:
+    """Rich console; piped or logged output (no terminal, no COLUMNS) gets 120 columns instead of 80."""
+    c = Console(**kwargs)
+    if not c.is_terminal and "COLUMNS" not in os.environ:
+        c.width = 120
+    return c
+
+
+err = _console(stderr=True)
+out = _console()
 
 
 def pct(x: float) -> str:
