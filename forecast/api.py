@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from forecast.analyses.session import Session, scenario_resolved
+from forecast.analyses.session import Session
 from forecast.analyses.store import load as load_result
 from forecast.analyses.store import save
 from forecast.analyses.summary import compare, summarize
@@ -30,12 +30,7 @@ def whatif(model: str | Path, priors: str | Path | None = None, *, scenario: str
     """``forecast whatif``: baseline beside the what-if, paired-draw differences sorted by size."""
     s = Session(model, priors, None, sources, draws=draws, seed=seed, sampler=sampler)
     base = s.run()
-    r, sdo, label = s.baseline, {}, "what-if"
-    if scenario:
-        r, sdo = scenario_resolved(s, scenario)
-        label = s.model.scenario(scenario).label
-    if sets or alt_priors or observe:
-        r = s.resolve(alt_priors if alt_priors else ..., sets=sets, observe=observe)
+    r, sdo, label = s.whatif_resolved(scenario, sets, alt_priors, observe)
     return compare(base, s.variant(base, r, {**sdo, **(do or {})}), label)
 
 

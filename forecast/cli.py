@@ -47,13 +47,17 @@ def _common(p: argparse.ArgumentParser, priors_help: str = "prior set (path or n
                    help="override a prior, e.g. claims.c1.credence=0.3")
 
 
-def _sim(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--observe", action="append", default=[], metavar="VAR=VALUE", help="extra evidence")
-    p.add_argument("--do", action="append", default=[], metavar="VAR=VALUE", help="intervention (pm.do)")
+def _sampling(p: argparse.ArgumentParser) -> None:
     p.add_argument("--draws", type=int, default=2000, help="parameter draws (default 2000)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sampler", choices=["pymc", "nutpie"], default="pymc", help="sampler for evidence")
     p.add_argument("--tune", type=int, default=1000, help="NUTS tuning steps per chain, with evidence (default 1000)")
+
+
+def _sim(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--observe", action="append", default=[], metavar="VAR=VALUE", help="extra evidence")
+    p.add_argument("--do", action="append", default=[], metavar="VAR=VALUE", help="intervention (pm.do)")
+    _sampling(p)
     p.add_argument("--out", help="write result.nc, manifest.json and summary.json here")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
@@ -81,10 +85,7 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--scenario", action="append", default=None, metavar="NAME",
                     help="named scenario for the what-if section (repeatable; default: all)")
     rp.add_argument("--sources", help="folder with the source documents' text (quotes the claims' spans)")
-    rp.add_argument("--draws", type=int, default=2000, help="parameter draws (default 2000)")
-    rp.add_argument("--seed", type=int, default=0)
-    rp.add_argument("--sampler", choices=["pymc", "nutpie"], default="pymc", help="sampler for evidence")
-    rp.add_argument("--tune", type=int, default=1000, help="NUTS tuning steps per chain, with evidence (default 1000)")
+    _sampling(rp)
     rp.add_argument("--paper", choices=["a4", "us-letter"], default="a4")
     rp.add_argument("-o", "--output", required=True, metavar="FILE.pdf", help="where to write the PDF")
     rp.add_argument("--png", metavar="DIR", help="also write every page as PNG here (to check it by eye)")

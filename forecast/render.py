@@ -113,7 +113,6 @@ def print_run(summary: dict) -> None:
 
 
 def whatif_command(args, sets, observe, do) -> int:
-    from forecast.analyses.session import scenario_resolved
     from forecast.analyses.store import save
     from forecast.analyses.summary import compare
     from forecast.spec.errors import Problem, SpecError
@@ -128,13 +127,7 @@ def whatif_command(args, sets, observe, do) -> int:
         raise SpecError([Problem(str(s.model_path), f"scenarios.{args.scenario}",
                                  "no such scenario" + did_you_mean(args.scenario, names))])
     base = _simulate(s, "baseline", lambda: s.run())
-    if args.scenario:
-        r, sdo = scenario_resolved(s, args.scenario)
-        label = s.model.scenario(args.scenario).label
-    else:
-        r, sdo, label = s.baseline, {}, "what-if"
-    if sets or args.priors or observe:
-        r = s.resolve(args.priors if args.priors else ..., sets=sets or None, observe=observe or None)
+    r, sdo, label = s.whatif_resolved(args.scenario, sets, args.priors, observe)
     alt = _simulate(s, "what-if", lambda: s.variant(base, r, {**sdo, **do}))
     cmp = compare(base, alt, label)
     if args.out:

@@ -174,24 +174,20 @@ def _indices(base: Result, top: int = 8) -> list[dict]:
 
 
 def _whatifs(s: Session, base: Result, names: list[str], step) -> list[dict]:
-    from forecast.analyses.session import scenario_resolved
-
     out = []
     for name in names:
         step(f"what-if: {name}")
         sc = s.model.scenario(name)
-        r, do = scenario_resolved(s, name)
-        if sc.observe:  # new evidence: a new posterior
-            alt, how = s.run(r, do=do), "new posterior given the extra observation"
-        elif sc.set or sc.priors:  # other priors: same compiled functions (reweighted with evidence)
-            alt = s.variant(s.run(do=do) if do else base, r)
-            how = ("prior change, the baseline's posterior draws reweighted" if alt.weights is not None
-                   else "prior change, new posterior" if alt.posterior is not None
+        alt = s.scenario(base, name)
+        if sc.observe:
+            how = "new posterior given the extra observation"
+        elif alt.weights is not None:
+            how = "prior change, the baseline's posterior draws reweighted"
+        elif sc.set or sc.priors:
+            how = ("prior change, new posterior" if alt.posterior not in (None, base.posterior)
                    else "prior change, new hyperparameters in the same compiled model")
         else:
-            alt = s.run(r, do=do)
-            how = ("intervention, paired draws" if alt.posterior is base.posterior
-                   else "intervention; the evidence it overrides is set aside (new posterior)")
+            how = "intervention, paired draws"
         rows = compare_rows(base, alt, set(sc.do) | set(sc.observe))
         out.append({"id": sc.id, "label": sc.label, "description": sc.description, "how": how,
                     "do": dict(sc.do), "observe": dict(sc.observe), "set": {k: str(v) for k, v in sc.set.items()},

@@ -79,7 +79,6 @@ class Posterior:
         logw = np.asarray(lp_new - lp_old, dtype=float).reshape(T)
         return (replace(self, config_probs=probs, gate_probs=gates, numbers=new, lp=lp_new), *_psis(logw))
 
-
     def without(self, obs_id: str) -> tuple[Posterior, np.ndarray, float]:
         """This posterior with one observation left out: (posterior, normalised weights, Pareto k).
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
+import pymc as pm
 from scipy import stats
 
 from forecast.analyses.session import Result, Session
@@ -62,9 +63,8 @@ def _base_ends(prior: dict) -> tuple[dict, dict, float, float] | None:
         lo, hi = (float(stats.beta.ppf(q, a, b)) for q in BASE_QUANTILES)
         make = lambda m: {"dist": "Beta", "kwargs": {"alpha": CONCENTRATION * m, "beta": CONCENTRATION * (1 - m)}}  # noqa: E731
     elif dist == "Beta" and {"mu", "sigma"} <= set(kw):
-        mu, sd = kw["mu"], kw["sigma"]
-        k = mu * (1 - mu) / sd**2 - 1
-        lo, hi = (float(stats.beta.ppf(q, mu * k, (1 - mu) * k)) for q in BASE_QUANTILES)
+        a, b = pm.Beta.get_alpha_beta(mu=kw["mu"], sigma=kw["sigma"])
+        lo, hi = (float(stats.beta.ppf(q, a, b)) for q in BASE_QUANTILES)
         sd_at = lambda m: float(np.sqrt(m * (1 - m) / (CONCENTRATION + 1)))  # noqa: E731
         make = lambda m: {"dist": "Beta", "kwargs": {"mu": m, "sigma": sd_at(m)}}  # noqa: E731
     elif dist == "Uniform":

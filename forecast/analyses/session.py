@@ -206,6 +206,18 @@ class Session:
         post, w, k = base.posterior.without(obs_id)
         return self._simulate(rest, Numbers.of(r), post, base.do, (w, k))
 
+    def whatif_resolved(self, scenario: str | None = None, sets: dict | None = None, priors=None,
+                        observe: dict | None = None) -> tuple[Resolved, dict[str, float], str]:
+        """The spec, interventions and label of ``forecast whatif``'s arguments (a named scenario, then
+        ``--set`` / ``--priors`` / ``--observe`` on top of the session's prior set)."""
+        r, do, label = self.baseline, {}, "what-if"
+        if scenario:
+            r, do = scenario_resolved(self, scenario)
+            label = self.model.scenario(scenario).label
+        if sets or priors or observe:
+            r = self.resolve(priors if priors else ..., sets=sets or None, observe=observe or None)
+        return r, do, label
+
     def scenario(self, base: Result, name: str) -> Result:
         """A named scenario beside ``base``: reweighted and paired when it adds no evidence, else a new run."""
         r, do = scenario_resolved(self, name)
