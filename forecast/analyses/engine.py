@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pymc as pm
 import pytensor
+from pytensor.compile.mode import Mode
 from pytensor.tensor.random.type import RandomGeneratorType
 from scipy.special import ndtr
 
@@ -29,6 +30,13 @@ from forecast.compile import Numbers, build, set_hyper
 from forecast.spec.resolve import Resolved
 
 log = logging.getLogger(__name__)
+
+# Every operation of the engine works on whole (draws x worlds) arrays, so PyTensor's Python
+# linker (each op is one NumPy call) runs about as fast as generated C code would, and needs no
+# C compiler and no graph rewrites: compiling a model of any size takes a fraction of a second.
+# The graph is written with ops that have a NumPy ufunc (``where``, not ``cast``), because the
+# Python linker runs an op without one element by element.
+MODE = Mode(linker="py", optimizer=None)
 
 
 def _reseed(fn, seed: int) -> None:
@@ -39,9 +47,9 @@ def _reseed(fn, seed: int) -> None:
 @dataclass
 class _WorldFn:
     fn: object
-    theta: dict[str, object]  # param name -> shared (T,)
+    theta: dict[str, object]  # parameter vector name -> shared (T, n)
     fixed: dict[str, object]  # state name -> shared (T, R)
-    outputs: list[str]
+    outputs: list[tuple[str, str]]  # (variable, what) of each output
 
 
 class Engine:
@@ -70,37 +78,47 @@ class Engine:
         return numbers.structure() == self.numbers.structure()
 
     def sample_theta(self, numbers: Numbers, seed: int) -> dict[str, np.ndarray]:
-        """T draws of every random parameter under ``numbers``' hyperparameters."""
+        """T draws of every random parameter under ``numbers``' hyperparameters, as ``kind__ident``: (T,)."""
         if not self.accepts(numbers):
             raise ValueError("prior families changed: build a new Engine")
-        set_hyper(self.forward.model, numbers)
+        lay = self.forward.layout
+        set_hyper(self.forward.model, numbers, lay)
         if self._theta_fn is None:
             outs = [self.forward.model[p] for p in self.forward.params]
-            self._theta_fn = pm.pytensorf.compile([], outs, random_seed=seed)
+            self._theta_fn = pm.pytensorf.compile([], outs, random_seed=seed, mode=MODE)
             self.compiles += 1
         _reseed(self._theta_fn, seed)
-        return {p: np.asarray(v) for p, v in zip(self.forward.params, self._theta_fn())}
+        theta = {}
+        for p, v in zip(self.forward.params, self._theta_fn()):
+            theta.update(lay.split(p, np.asarray(v)))
+        return theta
 
     def _world_fn(self, fixed: tuple[str, ...], do: tuple[tuple[str, float], ...]) -> _WorldFn:
         key = (fixed, do)
         if key in self._world_fns:
             return self._world_fns[key]
         m = self.forward.model
-        theta = {
-            p: pytensor.shared(np.zeros(self.T, dtype=m[p].dtype), name=f"theta__{p}") for p in self.forward.params
-        }
+        width = {p: len(ids) for p, (_, ids) in self.forward.layout.vectors.items()}
+        theta = {p: pytensor.shared(np.zeros((self.T, width[p]), dtype=m[p].dtype), name=f"theta__{p}")
+                 for p in self.forward.params}
         shape = (self.T, self.R)
         fixed_sh = {v: pytensor.shared(np.zeros(shape, dtype=m[v].dtype), name=f"fixed__{v}") for v in fixed}
         repl = {m[p]: s for p, s in theta.items()}
         repl.update({m[v]: s for v, s in fixed_sh.items()})
         repl.update({m[v]: np.full(shape, val, dtype=m[v].dtype) for v, val in do})
         mc = pm.do(m, repl)
-        free = [v for v in self.forward.states if v not in fixed_sh and v not in dict(do)]
-        outputs = []
-        for v in free:
-            outputs.append(v)
-            outputs.append(f"p__{v}" if self.r.variables[v].kind == "event" else f"eta__{v}")
-        fn = pm.pytensorf.compile([], [mc[o] for o in outputs], random_seed=0)
+        held = set(fixed_sh) | set(dict(do))
+        outputs, tensors = [], []
+        for v in self.forward.states:
+            if v in held:
+                continue
+            if self.r.variables[v].kind == "event":
+                outputs.append((v, "p"))
+                tensors.append(mc[f"p__{v}"].mean(axis=1))
+            else:
+                outputs += [(v, "level"), (v, "eta")]
+                tensors += [mc[v].mean(axis=1), mc[f"eta__{v}"]]
+        fn = pm.pytensorf.compile([], tensors, random_seed=0, mode=MODE)
         self.compiles += 1
         self._world_fns[key] = _WorldFn(fn, theta, fixed_sh, outputs)
         return self._world_fns[key]
@@ -117,31 +135,27 @@ class Engine:
 
         ``fixed`` holds states taken from a posterior, per draw (T,) or per world (T, R);
         ``do`` holds interventions. For each variable the result is P(v | draw)
-        for an event and E[x_v | draw] for an index; ``eta__v`` and ``level__v``
-        (T, R) are kept for index questions.
+        for an event and E[x_v | draw] for an index; ``eta__v`` (T, R) is kept
+        for index questions.
         """
         fixed, do = fixed or {}, do or {}
         wf = self._world_fn(tuple(sorted(fixed)), tuple(sorted(do.items())))
+        lay = self.forward.layout
         for p, sh in wf.theta.items():
-            sh.set_value(np.asarray(theta[p], dtype=sh.dtype))
+            sh.set_value(lay.join(p, theta).astype(sh.dtype))
         for v, sh in wf.fixed.items():
             x = np.asarray(fixed[v])
             sh.set_value(np.broadcast_to(x if x.ndim == 2 else x[:, None], (self.T, self.R)).astype(sh.dtype))
         _reseed(wf.fn, seed)
         raw = dict(zip(wf.outputs, wf.fn()))
         out: dict[str, np.ndarray] = {}
-        for v in self.forward.states:
-            kind = self.r.variables[v].kind
-            if v in do:
-                out[v] = np.full(self.T, float(do[v]))
-            elif v in fixed:
-                x = np.asarray(fixed[v], dtype=float)
-                out[v] = x if x.ndim == 1 else x.mean(axis=1)
-            elif kind == "event":
-                out[v] = raw[f"p__{v}"].mean(axis=1)
-            else:
-                out[v] = raw[v].mean(axis=1)
-                out[f"eta__{v}"] = raw[f"eta__{v}"]
+        for v, val in do.items():
+            out[v] = np.full(self.T, float(val))
+        for v, x in fixed.items():
+            x = np.asarray(x, dtype=float)
+            out[v] = x if x.ndim == 1 else x.mean(axis=1)
+        for (v, what), value in raw.items():
+            out[f"eta__{v}" if what == "eta" else v] = value
         return out
 
     def exceed(self, outcome: dict[str, np.ndarray], theta: dict[str, np.ndarray], v: str, t: float) -> np.ndarray:

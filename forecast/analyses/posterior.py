@@ -183,7 +183,7 @@ def _recovery(mg: Marginal, names: list[str]) -> Callable[..., tuple]:
     batched = {rv: pt.tensor(rv.name, shape=(None, *rv.type.shape), dtype=rv.dtype) for rv in rvs}
     # one traversal for every output (vectorising each output on its own repeats the work per claim)
     joint, gates, levels = vectorize_graph([mg.joint, mg.gates, mg.levels], replace=batched)
-    prior = sum((pm.logp(rv, batched[rv]).sum(axis=-1) for rv in rvs if rv.name in mg.vectors), pt.zeros(()))
+    prior = sum((pm.logp(rv, batched[rv]).sum(axis=-1) for rv in rvs if rv.name in mg.layout.vectors), pt.zeros(()))
     total = pm.math.logsumexp(joint, axis=-1) + prior  # joint: (T, K)
     probs = pt.special.softmax(joint, axis=-1)
     gates = (probs[..., None] * gates).sum(axis=-2)  # (T, C)
@@ -226,7 +226,7 @@ def sample_posterior(
     T = draws
 
     def recover(nums: Numbers, switch: tuple[str, float] | None = None) -> tuple:
-        set_hyper(mg.model, nums)
+        set_hyper(mg.model, nums, mg.layout)
         if switch is not None:  # one observation changed (Posterior.without), for this call only
             data = mg.model[switch[0]]
             kept = data.get_value()
@@ -244,7 +244,7 @@ def sample_posterior(
         return np.asarray(total) * np.ones(T), probs, gates, [np.array(levels[:, j]) for j in range(levels.shape[1])]
 
     lp, probs, gates, levels = recover(numbers)
-    theta = {f"{kind}__{ident}": flat[n][:, j] for n, (kind, ids) in mg.vectors.items() for j, ident in enumerate(ids)}
+    theta = {k: x for n in mg.layout.vectors for k, x in mg.layout.split(n, flat[n]).items()}
     states = {o.variable: np.full(T, o.value) for o in r.evidence if o.kind == "event" and o.variable in nodes}
     states.update(dict(zip(mg.level_ids, levels, strict=True)))
     return Posterior(theta, states, idata, health(idata, sampler), mg.latent, mg.configs, probs, gates, recover,

@@ -22,15 +22,30 @@ mechanism is real). Evidence adds likelihood terms:
 * a soft report on an event, with accuracy :math:`q` from its grade:
   :math:`r \sim \operatorname{Bernoulli}(q x_v + (1-q)(1-x_v))`, :math:`r` observed.
 
-Every hyperparameter (prior parameters, credences) is a ``pm.Data`` so that a
+Every hyperparameter (prior parameters, credences) is ``pm.Data`` so that a
 what-if that only changes priors reuses compiled functions. Fixed values (a
 ``DiracDelta`` prior, a credence of exactly 0 or 1) become constants.
 
-The model is **vectorised**: parameters have dims ``("world",)`` and states
+**Array form.** Priors are grouped by family into a few random vectors
+(``base__Beta``, ``effect__Gamma``, ``gate``, ...; :mod:`forecast.compile.vectors`),
+so the graph has a few nodes per family, not per claim. The states are written
+as a structural causal model with exogenous noise, drawn once per *block*
+(the variables of one kind at one depth of the graph, :func:`blocks_of`):
+
+.. math::
+
+    \text{event: } x_v = \mathbb{1}[U_v < \sigma(\eta_v)],\ U_v \sim \operatorname{Uniform}(0, 1)
+    \qquad \text{index: } x_v = \sigma(\eta_v + \tau_v z_v),\ z_v \sim \operatorname{Normal}(0, 1)
+
+which is the Bernoulli and logit-normal above drawn by inverse CDF and
+reparametrisation. Each state is a named ``Deterministic`` (``v``), with
+``eta__v`` (:math:`\eta_v`) and, for events, ``p__v`` (:math:`\sigma(\eta_v)`),
+so ``pm.do`` can replace any state by an intervention or a posterior value.
+
+The model is **vectorised**: parameters have dims ``("world", id)`` and states
 ``("world", "rep")``: :math:`T` parameter draws, each with :math:`R` simulated
-worlds, in one compiled call; Deterministics ``p__v`` (:math:`\sigma(\eta_v)`,
-events) and ``eta__v`` (indices) are added. Conditioning on evidence uses the
-same equations with the binaries summed out: :mod:`forecast.compile.marginal`.
+worlds, in one compiled call. Conditioning on evidence uses the same equations
+with the binaries summed out: :mod:`forecast.compile.marginal`.
 """
 
 from __future__ import annotations
@@ -41,20 +56,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
-from pymc_extras.prior import Prior
 
+from forecast.compile.vectors import Layout, hyper_vector, vector_prior
 from forecast.spec.fit import fit_bands
 from forecast.spec.resolve import Resolved
-
-PARAM_KINDS = ("base__", "effect__", "gate__", "noise__")
 
 
 def state_name(v: str) -> str:
     return v
-
-
-def param_names(kind: str, ident: str) -> str:
-    return f"{kind}__{ident}"
 
 
 @dataclass(frozen=True)
@@ -94,21 +103,41 @@ class Numbers:
 
 
 @dataclass
+class Block:
+    """Variables of one kind at one depth of the graph: simulated together."""
+
+    name: str
+    kind: str  # "event" or "index"
+    ids: list[str]
+
+
+@dataclass
 class Built:
     """A built model and the names an analysis needs."""
 
     model: pm.Model
-    params: list[str] = field(default_factory=list)  # random parameters (names of RVs)
-    states: list[str] = field(default_factory=list)
+    layout: Layout = field(default_factory=Layout)
+    states: list[str] = field(default_factory=list)  # every variable, topological order
+    blocks: list[Block] = field(default_factory=list)
+
+    @property
+    def params(self) -> list[str]:
+        """The random parameter vectors (names of RVs), see :class:`~forecast.compile.vectors.Layout`."""
+        return list(self.layout.vectors)
 
 
-def _prior_variable(name: str, group: str, ident: str, prior: dict, dims) -> pt.TensorVariable:
-    kwargs = {
-        kw: pm.Data(f"hp__{group}__{ident}__{kw}", float(v)) for kw, v in prior["kwargs"].items()
-    }
-    if prior["dist"] == "DiracDelta":
-        return kwargs["c"]  # a fixed value is a constant, not a random variable
-    return Prior(prior["dist"], **kwargs, dims=dims).create_variable(name)
+def blocks_of(r: Resolved) -> list[Block]:
+    """Variables grouped by depth (longest claim path from a root) and kind, shallowest first."""
+    depth: dict[str, int] = {}
+    for v in r.order:
+        depth[v] = 1 + max((depth[r.claims[c].cause] for c in r.variables[v].claims_in), default=-1)
+    out = []
+    for d in range(max(depth.values(), default=-1) + 1):
+        for kind in ("event", "index"):
+            ids = [v for v in r.order if depth[v] == d and r.variables[v].kind == kind]
+            if ids:
+                out.append(Block(f"d{d}_{kind}", kind, ids))
+    return out
 
 
 def build(r: Resolved, numbers: Numbers, *, draws: int, reps: int) -> Built:
@@ -116,52 +145,54 @@ def build(r: Resolved, numbers: Numbers, *, draws: int, reps: int) -> Built:
 
     ``draws`` parameter draws (dim ``world``), each with ``reps`` simulated worlds (dim ``rep``).
     """
-    coords = {"world": np.arange(draws), "rep": np.arange(reps)}
-    pdims, sdims = ("world",), ("world", "rep")
-    out = Built(pm.Model(coords=coords))
+    T, R = int(draws), int(reps)
+    order = list(r.order)
+    pos = {v: i for i, v in enumerate(order)}
+    claims = [c for v in order for c in r.variables[v].claims_in if numbers.credence[c] > 0.0]
+    gated = [c for c in claims if numbers.credence[c] < 1.0]
+    index = [v for v in order if r.variables[v].kind == "index"]
+    out = Built(pm.Model(coords={"world": np.arange(T), "rep": np.arange(R)}), blocks=blocks_of(r))
+    lay, world = out.layout, ("world",)
     with out.model:
-        values: dict[str, pt.TensorVariable] = {}
-        for v in r.order:
-            var = r.variables[v]
-            base = _prior_variable(param_names("base", v), "base", v, numbers.base[v], pdims)
-            eta = _col(pm.math.logit(base))
-            for cid in var.claims_in:
-                c = r.claims[cid]
-                kappa = numbers.credence[cid]
-                if kappa == 0.0:
-                    continue
-                beta = _prior_variable(param_names("effect", cid), "effect", cid, numbers.effect[cid], pdims)
-                term = c.sign * _col(beta)
-                if kappa < 1.0:
-                    gate = pm.Bernoulli(
-                        param_names("gate", cid), p=pm.Data(f"hp__credence__{cid}", kappa), dims=pdims
-                    )
-                    term = term * _col(gate)
-                eta = eta + term * values[c.cause]
-            if var.kind == "event":
-                x = pm.Bernoulli(state_name(v), logit_p=eta, dims=sdims)
-                pm.Deterministic(f"p__{v}", pm.math.sigmoid(eta) + pt.zeros((draws, reps)), dims=sdims)
+        logit_base = pm.math.logit(vector_prior("base", [(v, numbers.base[v]) for v in order], lay, world))
+        coef = vector_prior("effect", [(c, numbers.effect[c]) for c in claims], lay, world)
+        coef = coef * np.array([r.claims[c].sign for c in claims], dtype=float)
+        tau = vector_prior("noise", [(v, numbers.noise[v]) for v in index], lay, world)
+        if gated:
+            out.model.add_coord("gate__id", gated)
+            kappa = hyper_vector(lay, "hp__credence", [f"hp__credence__{c}" for c in gated],
+                                 [numbers.credence[c] for c in gated])
+            gate = pm.Bernoulli("gate", p=kappa, dims=("world", "gate__id"))
+            lay.vectors["gate"] = ("gate", gated)
+            on = pt.concatenate([gate, pt.ones((T, len(claims) - len(gated)))], axis=1)
+            order_on = gated + [c for c in claims if c not in set(gated)]
+            coef = coef * on[:, [order_on.index(c) for c in claims]]
+        states: dict[str, pt.TensorVariable] = {}
+        for blk in out.blocks:  # one draw of exogenous noise per block, the equations per variable
+            shape = (len(blk.ids), T, R)  # variable first: each variable's noise is one contiguous array
+            if blk.kind == "event":
+                u = pm.Uniform(f"exo__{blk.name}", 0.0, 1.0, shape=shape)
             else:
-                tau = _prior_variable(param_names("noise", v), "noise", v, numbers.noise[v], pdims)
-                x = pm.LogitNormal(state_name(v), mu=eta, sigma=_col(tau), dims=sdims)
-                pm.Deterministic(f"eta__{v}", eta + pt.zeros((draws, reps)), dims=sdims)
-            values[v] = x
-            out.states.append(v)
-    out.params = [rv.name for rv in out.model.free_RVs if rv.name.startswith(PARAM_KINDS)]
+                z = pm.Normal(f"exo__{blk.name}", 0.0, 1.0, shape=shape)
+            for j, v in enumerate(blk.ids):
+                eta = logit_base[:, pos[v], None]
+                for k, c in enumerate(claims):
+                    if r.claims[c].effect == v:
+                        eta = eta + coef[:, k, None] * states[r.claims[c].cause]
+                eta = pm.Deterministic(f"eta__{v}", pt.broadcast_to(eta, (T, R)), dims=("world", "rep"))
+                if blk.kind == "event":  # x = 1[U < sigmoid(eta)]: Bernoulli(sigmoid(eta)) by its inverse CDF
+                    p = pm.Deterministic(f"p__{v}", pm.math.sigmoid(eta), dims=("world", "rep"))
+                    x = pt.where(pt.lt(u[j], p), 1.0, 0.0)
+                else:  # x = sigmoid(eta + tau z): logit-normal
+                    x = pm.math.sigmoid(eta + tau[:, index.index(v), None] * z[j])
+                states[v] = pm.Deterministic(state_name(v), x, dims=("world", "rep"))
+        out.states = [v for v in order]
     return out
 
 
-def _col(x: pt.TensorVariable) -> pt.TensorVariable:
-    """A per-draw parameter (T,) as a column (T, 1) against the worlds; a constant stays as it is."""
-    return x[:, None] if x.ndim else x
-
-
-def set_hyper(model: pm.Model, numbers: Numbers) -> None:
-    """Write hyperparameter values into a model's ``pm.Data`` (no recompilation needed)."""
-    values = numbers.hyper_values()
-    for name, var in model.named_vars.items():
-        if name.startswith("hp__") and name in values:
-            var.set_value(np.asarray(values[name], dtype=var.dtype))
+def set_hyper(model: pm.Model, numbers: Numbers, layout: Layout) -> None:
+    """Write hyperparameter values into a model's data vectors (no recompilation needed)."""
+    layout.set_hyper(model, numbers.hyper_values())
 
 
 def ancestral_set(r: Resolved, targets: Iterable[str]) -> set[str]:

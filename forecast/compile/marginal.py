@@ -52,9 +52,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
-from pymc_extras.prior import Prior
 
 from forecast.compile.builder import Numbers
+from forecast.compile.vectors import Layout, hyper_vector, vector_prior
 from forecast.spec.resolve import Resolved
 
 MAX_LATENT = 12  # 4096 joint configurations of the latent events
@@ -63,35 +63,6 @@ MAX_GATES = 10  # gated claims into one variable (2**10 local combinations)
 
 def _table(n: int) -> np.ndarray:
     return np.array(list(itertools.product([0.0, 1.0], repeat=n)), dtype=float).reshape(2**n, n)
-
-
-def _vector_prior(kind: str, items: list[tuple[str, dict]], model: pm.Model) -> tuple[pt.TensorVariable, dict]:
-    """One random vector per prior family for ``items`` [(ident, Prior dict)]; returns the (n,) tensor in
-    the order of ``items`` and ``{rv name: [idents]}``. A fixed value (``DiracDelta``) is a constant.
-
-    Grouping keeps the graph (and its compile time) the same size whatever the number of variables.
-    """
-    if not items:
-        return pt.zeros(0), {}
-    parts: list = [None] * len(items)
-    groups: dict[tuple, list[int]] = {}
-    for i, (_, prior) in enumerate(items):
-        groups.setdefault((prior["dist"], tuple(sorted(prior["kwargs"]))), []).append(i)
-    names = {}
-    for (dist, kws), idx in groups.items():
-        ids = [items[i][0] for i in idx]
-        kwargs = {kw: pt.stack([pm.Data(f"hp__{kind}__{ident}__{kw}", float(items[i][1]["kwargs"][kw]))
-                                for i, ident in zip(idx, ids)]) for kw in kws}
-        if dist == "DiracDelta":
-            vec = kwargs["c"]
-        else:
-            name = f"{kind}__{dist}"
-            model.add_coord(f"{name}__id", ids)
-            vec = Prior(dist, **kwargs, dims=(f"{name}__id",)).create_variable(name)
-            names[name] = ids
-        for j, i in enumerate(idx):
-            parts[i] = vec[j]
-    return pt.stack(parts), names
 
 
 @dataclass
@@ -107,7 +78,7 @@ class Marginal:
     gates: pt.TensorVariable | None = None  # (K, C): P(gate on | k, parameters, evidence)
     levels: pt.TensorVariable | None = None  # (I,): index levels, in the order of ``level_ids``
     level_ids: list[str] = field(default_factory=list)
-    vectors: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # RV -> (kind, idents)
+    layout: Layout = field(default_factory=Layout)  # the prior vectors and hyperparameter data
     # observation id -> (pm.Data name, value that removes it): an observed event's value (flipped, then
     # summed with the original: see Posterior.without) or a soft report's accuracy (1/2: uninformative)
     switches: dict[str, tuple[str, float]] = field(default_factory=dict)
@@ -156,17 +127,17 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
     model = pm.Model()
     out = Marginal(model, {}, latent, configs, pt.zeros(()))
     with model:
-        base, names = _vector_prior("base", [(v, numbers.base[v]) for v in order], model)
-        out.vectors.update({n: ("base", ids) for n, ids in names.items()})
-        beta, names = _vector_prior("effect", [(c, numbers.effect[c]) for c in claims], model)
-        out.vectors.update({n: ("effect", ids) for n, ids in names.items()})
+        lay = out.layout
+        base = vector_prior("base", [(v, numbers.base[v]) for v in order], lay)
+        beta = vector_prior("effect", [(c, numbers.effect[c]) for c in claims], lay)
         index = [v for v in order if r.variables[v].kind == "index"]
-        noise, names = _vector_prior("noise", [(v, numbers.noise[v]) for v in index], model)
-        out.vectors.update({n: ("noise", ids) for n, ids in names.items()})
-        entries = [pt.as_tensor(0.5)] * (N * J)
-        for c in gated:
-            entries[pos[r.claims[c].effect] * J + slots[c]] = pm.Data(f"hp__credence__{c}", numbers.credence[c])
-        kappa = pt.stack(entries).reshape((N, J)) if entries else pt.zeros((N, J))
+        noise = vector_prior("noise", [(v, numbers.noise[v]) for v in index], lay)
+        where = np.full(N * J, len(gated))  # (effect, slot) -> its claim among ``gated``; unused: the 1/2 at the end
+        for i, c in enumerate(gated):
+            where[pos[r.claims[c].effect] * J + slots[c]] = i
+        cred = hyper_vector(lay, "hp__credence", [f"hp__credence__{c}" for c in gated],
+                            [numbers.credence[c] for c in gated])
+        kappa = pt.concatenate([cred, pt.as_tensor([0.5])])[where].reshape((N, J))
         pinned = [v for v in index if v in measured]  # the measurement pins the level: sampled directly
         free = [v for v in index if v not in measured]  # non-centred about the base rate: no funnel
         if pinned:
@@ -208,8 +179,8 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
         x_event = pt.where(is_event, X, 0.0)
         lp = pt.where(
             is_event,
-            pm.logp(pm.Bernoulli.dist(logit_p=eta), pt.broadcast_to(x_event, eta.shape)),
-            pm.logp(pm.Normal.dist(eta, tau), pt.broadcast_to(u, eta.shape)),
+            pm.logp(pm.Bernoulli.dist(logit_p=eta), pt.broadcast_to(x_event, (len(G), K, N))),
+            pm.logp(pm.Normal.dist(eta, tau), pt.broadcast_to(u, (len(G), K, N))),
         ) + logw[:, None, :]
         node = pm.math.logsumexp(lp, axis=0)  # (K, N)
         on = pt.exp(lp - node[None])  # (G, K, N): P(gate combination | k, ...)

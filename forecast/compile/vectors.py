@@ -1,0 +1,86 @@
+"""Priors as a few random vectors, hyperparameters as a few data vectors.
+
+A model with :math:`N` variables and :math:`C` claims has :math:`O(N + C)`
+priors. Made one by one, each is a random variable and each of its parameters
+a ``pm.Data``: thousands of graph nodes, and PyTensor's rewrites and compile
+time grow faster than the graph. Here every prior **family** (distribution and
+parametrisation, e.g. Beta by alpha/beta) is one random vector over the
+identifiers that use it, and every hyperparameter of that family one data
+vector. The graph then has a few nodes per family, whatever the model's size.
+
+:class:`Layout` remembers which identifier sits where, so that per-identifier
+values (:meth:`forecast.compile.builder.Numbers.hyper_values`, parameter draws
+named ``kind__ident``) go into and come out of the vectors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+from pymc_extras.prior import Prior
+
+
+@dataclass
+class Layout:
+    """Where per-identifier values sit in a model's vectors."""
+
+    hyper: dict[str, list[str]] = field(default_factory=dict)  # data name -> hyper_values() keys
+    vectors: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # RV name -> (kind, idents)
+
+    def set_hyper(self, model: pm.Model, values: dict[str, float]) -> None:
+        """Write hyperparameter values (``Numbers.hyper_values()``) into the model's data vectors."""
+        for name, keys in self.hyper.items():
+            var = model[name]
+            var.set_value(np.array([values[k] for k in keys], dtype=var.dtype))
+
+    def split(self, name: str, draws: np.ndarray) -> dict[str, np.ndarray]:
+        """Draws (..., n) of the random vector ``name`` -> {``kind__ident``: (...) draws}."""
+        kind, ids = self.vectors[name]
+        return {f"{kind}__{ident}": np.ascontiguousarray(draws[..., j]) for j, ident in enumerate(ids)}
+
+    def join(self, name: str, theta: dict[str, np.ndarray]) -> np.ndarray:
+        """The inverse of :meth:`split`: per-identifier draws (T,) -> (T, n)."""
+        kind, ids = self.vectors[name]
+        return np.column_stack([theta[f"{kind}__{ident}"] for ident in ids])
+
+
+def hyper_vector(layout: Layout, name: str, keys: list[str], values: list[float]) -> pt.TensorVariable:
+    """One ``pm.Data`` vector ``name`` holding the hyperparameters ``keys`` (registered in ``layout``)."""
+    layout.hyper[name] = list(keys)
+    return pm.Data(name, np.asarray(values, dtype=float))
+
+
+def vector_prior(kind: str, items: list[tuple[str, dict]], layout: Layout, batch: tuple[str, ...] = ()
+                 ) -> pt.TensorVariable:
+    """The priors ``items`` [(ident, Prior dict)] as one tensor (*batch, n) in the order of ``items``.
+
+    One random vector per family, named ``kind__Dist`` with dims (*batch, ``kind__Dist__id``);
+    a fixed value (``DiracDelta``) is a constant read from its data vector.
+    """
+    model = pm.modelcontext(None)
+    n = len(items)
+    if not n:
+        return pt.zeros((*(len(model.coords[b]) for b in batch), 0))
+    groups: dict[tuple, list[int]] = {}
+    for i, (_, prior) in enumerate(items):
+        groups.setdefault((prior["dist"], tuple(sorted(prior["kwargs"]))), []).append(i)
+    blocks, where = [], []
+    for (dist, kws), idx in groups.items():
+        ids = [items[i][0] for i in idx]
+        kwargs = {kw: hyper_vector(layout, f"hp__{kind}__{dist}__{kw}", [f"hp__{kind}__{d}__{kw}" for d in ids],
+                                   [float(items[i][1]["kwargs"][kw]) for i in idx]) for kw in kws}
+        if dist == "DiracDelta":
+            vec = pt.broadcast_to(kwargs["c"], (*(len(model.coords[b]) for b in batch), len(idx)))
+        else:
+            name = f"{kind}__{dist}"
+            model.add_coord(f"{name}__id", ids)
+            vec = Prior(dist, **kwargs, dims=(*batch, f"{name}__id")).create_variable(name)
+            layout.vectors[name] = (kind, ids)
+        blocks.append(vec)
+        where.extend(idx)
+    joined = blocks[0] if len(blocks) == 1 else pt.concatenate(blocks, axis=-1)
+    perm = np.argsort(np.asarray(where))  # position of item i among the concatenated blocks
+    return joined if np.array_equal(perm, np.arange(n)) else joined[..., perm]
