@@ -344,6 +344,36 @@ def test_leaving_an_observation_out_matches_exact_inference(sessions, case):
         assert abs(float(res.outcomes[v].mean()) - exact(name, v, {**rest, **observe})) > FLOOR
 
 
+OBSERVED_CASES = [  # (model, evidence added to the file's, a further observation of a latent event, queries)
+    ("collider", {"C": 1.0}, {"A": 1.0}, "ABD"),  # explaining away: B drops once A is seen
+    ("chain", {"C": 0.0}, {"A": 1.0}, "BC"),
+]
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=f"{c[0]}|more:{','.join(c[2])}") for c in OBSERVED_CASES])
+def test_a_further_observation_absorbed_by_the_draws_matches_exact_inference(sessions, case):
+    """``Session.observed`` (no new posterior: the draws' latent configurations conditioned on the new
+    observation) equals the exact answer given all the evidence, and differs from the answer without it."""
+    name, observe, more, queries = case
+    s = sessions(name)
+    base = s.run(s.resolve(observe=observe))
+    res = s.observed(base, s.resolve(observe={**observe, **more}))
+    assert res is not None and res.weights is not None and "importance weights" in res.diagnostics["method"]
+    assert np.allclose(res.weights, 1.0 / len(res.weights))  # fixed parameters: every draw equally likely
+    before = {**network(name)["evidence"], **observe}
+    assert not compare(name, res, queries, {**before, **more}, {}), compare(name, res, queries, {**before, **more}, {})
+    moved = [v for v in queries if abs(exact(name, v, before) - exact(name, v, {**before, **more})) > 0.05]
+    assert moved, "the case is too weak"
+    for v in moved:
+        assert abs(res.mean(v) - exact(name, v, before)) > FLOOR
+
+
+def test_a_further_observation_outside_the_draws_is_sampled_anew(sessions):
+    s = sessions("collider")
+    base = s.run(s.resolve(observe={"A": 1.0}))  # ancestral set {A}: C and D are not described by the draws
+    assert s.observed(base, s.resolve(observe={"A": 1.0, "C": 1.0})) is None
+
+
 @pytest.mark.slow
 def test_leaving_the_file_evidence_out_with_sampled_parameters(sessions):
     """branch_beta: L has a Beta base rate, sampled by NUTS given X = 1. Leaving X out by importance

@@ -180,7 +180,8 @@ def _whatifs(s: Session, base: Result, names: list[str], step) -> list[dict]:
         sc = s.model.scenario(name)
         alt = s.scenario(base, name)
         if sc.observe:
-            how = "new posterior given the extra observation"
+            how = ("the baseline's posterior draws conditioned on the extra observation (importance weights)"
+                   if alt.weights is not None else "new posterior given the extra observation")
         elif alt.weights is not None:
             how = "prior change, the baseline's posterior draws reweighted"
         elif sc.set or sc.priors:

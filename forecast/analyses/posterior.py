@@ -28,7 +28,7 @@ import numpy as np
 import pymc as pm
 import pytensor
 import pytensor.tensor as pt
-from pytensor.graph.replace import vectorize_graph
+from pytensor.compile.mode import Mode
 
 from forecast.compile import Numbers, ancestral_set, set_hyper
 from forecast.compile.marginal import Marginal, build_marginal
@@ -37,6 +37,10 @@ from forecast.spec.resolve import Resolved
 log = logging.getLogger(__name__)
 
 RHAT_MAX, ESS_MIN, PARETO_K_MAX = 1.01, 400, 0.7
+# The recovery works on (draws x configurations x variables x gate combinations) arrays: PyTensor's
+# Python linker runs each op as one NumPy call, with no C compiler and no rewrites to wait for.
+RECOVERY_MODE = Mode(linker="py", optimizer=None)
+NUTS_MODE = None
 
 
 @dataclass
@@ -78,6 +82,22 @@ class Posterior:
         lp_new, probs, gates, _ = self.recover(new)
         logw = np.asarray(lp_new - lp_old, dtype=float).reshape(T)
         return (replace(self, config_probs=probs, gate_probs=gates, numbers=new, lp=lp_new), *_psis(logw))
+
+    def observed(self, extra: list) -> tuple[Posterior, np.ndarray, float] | None:
+        """This posterior given further observations: (posterior, normalised weights, Pareto k), or None.
+
+        Exact per draw, then importance-weighted over draws (PSIS), when every new
+        observation is about what the draws already describe:
+
+        * an event or a soft report on a latent event of the ancestral set: the
+          configurations are conditioned on it (a mask on their joint posterior) and
+          a draw's weight is P(observation | parameters, evidence);
+        * a measurement of an index level of the ancestral set: weighted by its Normal likelihood.
+
+        Anything else (a variable outside the ancestral set, an event already observed) gives None:
+        sample anew.
+        """
+        return _absorb(self, list(extra))
 
     def without(self, obs_id: str) -> tuple[Posterior, np.ndarray, float]:
         """This posterior with one observation left out: (posterior, normalised weights, Pareto k).
@@ -124,6 +144,37 @@ class Posterior:
                     states={v: s for v, s in self.states.items() if v != ob.variable},
                     observations=tuple(rest), recover=None)
         return (post, *_psis(np.asarray(logw, dtype=float).reshape(T)))
+
+
+def _absorb(post: Posterior, extra: list) -> tuple[Posterior, np.ndarray, float] | None:
+    """``post`` given the further observations ``extra``, exactly per draw, or None when one lies outside
+    what the draws describe (see :meth:`Posterior.observed`)."""
+    from scipy.stats import norm
+
+    if post.recover is None:
+        return None
+    T = len(post.config_probs)
+    mask = np.zeros(len(post.configs))
+    logw = np.zeros(T)
+    for ob in extra:
+        if ob.kind in ("event", "soft") and ob.variable in post.latent:
+            x = post.configs[:, post.latent.index(ob.variable)]
+            if ob.kind == "event":
+                mask += np.where(x == ob.value, 0.0, -np.inf)
+            else:  # a report of accuracy q: P(report | x)
+                mask += np.log(np.where(x == ob.value, ob.accuracy, 1.0 - ob.accuracy))
+        elif ob.kind == "index" and ob.variable in post.states and ob.variable not in {
+                o.variable for o in post.observations if o.kind == "event"}:
+            logw += norm.logpdf(ob.value, post.states[ob.variable], ob.sd)
+        else:
+            return None
+    lp, probs, gates, _ = post.recover(post.numbers, mask=mask)
+    logw += lp - post.lp
+    if not np.all(np.isfinite(logw)):  # a draw that cannot produce the observation: sample anew
+        return None
+    new = replace(post, config_probs=probs, gate_probs=gates, lp=lp, recover=None,
+                  observations=post.observations + tuple(extra))
+    return (new, *_psis(logw))
 
 
 def _psis(logw: np.ndarray) -> tuple[np.ndarray, float]:
@@ -176,18 +227,21 @@ def health(idata: az.InferenceData | None, sampler: str) -> dict:
     return d
 
 
-def _recovery(mg: Marginal, names: list[str]) -> Callable[..., tuple]:
-    """Compiled: per-draw values of ``names`` -> (log p(params, evidence), config probs, gate probs)."""
+def _recovery(mg: Marginal, draws: dict[str, np.ndarray], T: int) -> Callable[..., tuple]:
+    """Compiled: ``T`` draws of the free variables (``draws``: name -> (T, n)) -> (log p(params, evidence),
+    config probs, gate probs, levels), all draws at once (the marginal's equations with a draw dimension)."""
     m = mg.model
-    rvs = [m[n] for n in names]
-    batched = {rv: pt.tensor(rv.name, shape=(None, *rv.type.shape), dtype=rv.dtype) for rv in rvs}
-    # one traversal for every output (vectorising each output on its own repeats the work per claim)
-    joint, gates, levels = vectorize_graph([mg.joint, mg.gates, mg.levels], replace=batched)
-    prior = sum((pm.logp(rv, batched[rv]).sum(axis=-1) for rv in rvs if rv.name in mg.layout.vectors), pt.zeros(()))
+    batched = {n: pt.tensor(n, shape=x.shape, dtype=m[n].dtype) for n, x in draws.items()}
+    joint, gates, levels = mg.terms(batched, (T,))
+    mask = pt.vector("mask", shape=(len(mg.configs),))  # log weights of the configurations (0: all allowed)
+    joint = joint + mask
+    prior = sum((pm.logp(m[n], x).sum(axis=-1) for n, x in batched.items() if n in mg.layout.vectors),
+                pt.zeros(()))
     total = pm.math.logsumexp(joint, axis=-1) + prior  # joint: (T, K)
     probs = pt.special.softmax(joint, axis=-1)
     gates = (probs[..., None] * gates).sum(axis=-2)  # (T, C)
-    return pytensor.function(list(batched.values()), [total, probs, gates, levels], on_unused_input="ignore")
+    return pytensor.function([mask, *batched.values()], [total, probs, gates, levels], on_unused_input="ignore",
+                             mode=RECOVERY_MODE)
 
 
 def sample_posterior(
@@ -214,6 +268,7 @@ def sample_posterior(
             idata = pm.sample(
                 draws=per_chain, tune=tune, chains=chains, cores=1, random_seed=seed, progressbar=progress,
                 nuts_sampler=sampler, compute_convergence_checks=False,
+                **({"compile_kwargs": {"mode": NUTS_MODE}} if sampler == "pymc" and NUTS_MODE else {}),
                 **({"target_accept": 0.9} if sampler == "pymc" else {}),
             )
         flat = {}
@@ -222,17 +277,17 @@ def sample_posterior(
             flat[n] = x.reshape(-1, *x.shape[2:])[:draws]
     else:  # every parameter fixed: the evidence is summed exactly, nothing to sample
         flat = {}
-    fn = _recovery(mg, names)
     T = draws
+    fn = _recovery(mg, {n: flat[n] for n in names}, T)
 
-    def recover(nums: Numbers, switch: tuple[str, float] | None = None) -> tuple:
+    def recover(nums: Numbers, switch: tuple[str, float] | None = None, mask: np.ndarray | None = None) -> tuple:
         set_hyper(mg.model, nums, mg.layout)
         if switch is not None:  # one observation changed (Posterior.without), for this call only
             data = mg.model[switch[0]]
             kept = data.get_value()
             data.set_value(np.asarray(switch[1], dtype=data.dtype))
         try:
-            total, probs, *rest = fn(*(flat[n] for n in names))
+            total, probs, *rest = fn(np.zeros(len(mg.configs)) if mask is None else mask, *(flat[n] for n in names))
         finally:
             if switch is not None:
                 data.set_value(kept)

@@ -219,9 +219,30 @@ class Session:
         return r, do, label
 
     def scenario(self, base: Result, name: str) -> Result:
-        """A named scenario beside ``base``: reweighted and paired when it adds no evidence, else a new run."""
+        """A named scenario beside ``base``: reweighted and paired when it adds no evidence, or adds
+        evidence the base posterior's draws can absorb (:meth:`observed`); else a new run."""
         r, do = scenario_resolved(self, name)
-        return self.variant(base, r, do) if r.evidence == base.resolved.evidence else self.run(r, do=do)
+        if r.evidence == base.resolved.evidence:
+            return self.variant(base, r, do)
+        return self.observed(base, r, do) or self.run(r, do=do)
+
+    def observed(self, base: Result, r: Resolved, do: dict[str, float] | None = None) -> Result | None:
+        """``base`` given the further evidence of ``r`` (same priors), by exact per-draw conditioning and
+        importance weights (:meth:`Posterior.observed`); None when the draws cannot absorb it or the
+        weights lean on a few draws (Pareto k > 0.7): then sample anew."""
+        old = base.resolved.evidence
+        extra = [o for o in r.evidence if o not in old]
+        numbers = Numbers.of(r)
+        if (base.posterior is None or base.weights is not None or not extra or any(o not in r.evidence for o in old)
+                or numbers != Numbers.of(base.resolved)):
+            return None
+        got = base.posterior.observed(extra)
+        if got is None or got[2] > PARETO_K_MAX:
+            return None
+        do = {k: float(v) for k, v in (base.do if do is None else do).items()}
+        res = self._simulate(r, numbers, got[0], do, got[1:])
+        res.diagnostics["method"] += "; the new observations by importance weights on its draws"
+        return res
 
     def _simulate(self, r: Resolved, numbers: Numbers, post: Posterior | None, do: dict[str, float],
                   weights: tuple[np.ndarray, float] | None) -> Result:

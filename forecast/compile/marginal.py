@@ -47,6 +47,7 @@ also gives the joint with one observation changed: how
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -67,28 +68,36 @@ def _table(n: int) -> np.ndarray:
 
 @dataclass
 class Marginal:
-    """A sampling model with only continuous free variables, and the tensors to recover the binaries."""
+    """A sampling model with only continuous free variables, and the equations to recover the binaries."""
 
     model: pm.Model
     evidence: dict[str, float]  # observed measurement variables -> value (for pm.observe)
     latent: list[str]  # latent events, columns of ``configs``
     configs: np.ndarray  # (K, L)
-    joint: pt.TensorVariable  # (K,): log p(configuration, evidence, levels | parameters)
+    equations: Callable[..., tuple] = field(repr=False)  # see ``terms``
     gated: list[str] = field(default_factory=list)  # uncertain claims, columns of ``gates``
-    gates: pt.TensorVariable | None = None  # (K, C): P(gate on | k, parameters, evidence)
-    levels: pt.TensorVariable | None = None  # (I,): index levels, in the order of ``level_ids``
-    level_ids: list[str] = field(default_factory=list)
+    level_ids: list[str] = field(default_factory=list)  # index levels, in the order of ``levels``
     layout: Layout = field(default_factory=Layout)  # the prior vectors and hyperparameter data
     # observation id -> (pm.Data name, value that removes it): an observed event's value (flipped, then
     # summed with the original: see Posterior.without) or a soft report's accuracy (1/2: uninformative)
     switches: dict[str, tuple[str, float]] = field(default_factory=dict)
 
+    def terms(self, values: dict[str, pt.TensorVariable] | None = None, lead: tuple[int, ...] = ()) -> tuple:
+        """(joint, gates, levels): log p(configuration, evidence, levels | parameters) (*lead, K),
+        P(gate on | k, parameters, evidence) (*lead, K, C) and the index levels (*lead, I).
+
+        Without ``values``, of the model's own random variables; with ``values`` (RV name ->
+        tensor (*lead, ...)), of those: e.g. every posterior draw at once (``lead = (T,)``).
+        """
+        return self.equations(values or {}, lead)
+
 
 def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
     """The ancestral system ``nodes`` of ``r``'s evidence, binaries summed out (see module docstring).
 
-    Written over whole arrays (configurations K x gate combinations G x variables N)
-    so that the graph, and its compile time, do not grow with the model.
+    Written over whole arrays (configurations K x variables N x gate combinations G),
+    with any leading batch shape, so that the graph, and its compile time, do not grow
+    with the model, and one graph serves the sampler and the per-draw recovery.
     """
     order = [v for v in r.order if v in nodes]
     pos = {v: i for i, v in enumerate(order)}
@@ -114,99 +123,114 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
     if J > MAX_GATES:
         raise ValueError(f"{J} uncertain claims into one variable; at most {MAX_GATES}")
     G = _table(J)  # (2**J, J) gate combinations; unused slots: effect 0, credence 1/2 (weight-neutral)
+    nG = len(G)
+    C = len(claims)
     cause = np.array([pos[r.claims[c].cause] for c in claims], dtype=int)
     sign = np.array([r.claims[c].sign for c in claims])
-    into = np.zeros((len(claims), N))  # always-on claims -> their effect
-    to_slot = np.zeros((len(claims), N * J))  # gated claims -> (effect, slot)
+    into = np.zeros((C, N))  # always-on claims -> their effect
+    to_slot = np.zeros((C, N * J))  # gated claims -> (effect, slot)
     for i, c in enumerate(claims):
         if c in slots:
             to_slot[i, pos[r.claims[c].effect] * J + slots[c]] = 1.0
         else:
             into[i, pos[r.claims[c].effect]] = 1.0
+    index = [v for v in order if r.variables[v].kind == "index"]
+    pinned = [v for v in index if v in measured]  # the measurement pins the level: sampled directly
+    free = [v for v in index if v not in measured]  # non-centred about the base rate: no funnel
+    in_index = [index.index(v) if v in index else 0 for v in order]
+    # states (K, N) = configuration columns + observed values + index levels, by masks
+    latent_cols = np.zeros((K, N))
+    for j, v in enumerate(latent):
+        latent_cols[:, pos[v]] = configs[:, j]
+    obs_mask = np.array([v in observed for v in order], dtype=float)
+    idx_mask = (~is_event).astype(float)
 
     model = pm.Model()
-    out = Marginal(model, {}, latent, configs, pt.zeros(()))
+    lay = Layout()
     with model:
-        lay = out.layout
-        base = vector_prior("base", [(v, numbers.base[v]) for v in order], lay)
-        beta = vector_prior("effect", [(c, numbers.effect[c]) for c in claims], lay)
-        index = [v for v in order if r.variables[v].kind == "index"]
-        noise = vector_prior("noise", [(v, numbers.noise[v]) for v in index], lay)
+        vector_prior("base", [(v, numbers.base[v]) for v in order], lay)
+        vector_prior("effect", [(c, numbers.effect[c]) for c in claims], lay)
+        vector_prior("noise", [(v, numbers.noise[v]) for v in index], lay)
         where = np.full(N * J, len(gated))  # (effect, slot) -> its claim among ``gated``; unused: the 1/2 at the end
         for i, c in enumerate(gated):
             where[pos[r.claims[c].effect] * J + slots[c]] = i
         cred = hyper_vector(lay, "hp__credence", [f"hp__credence__{c}" for c in gated],
                             [numbers.credence[c] for c in gated])
         kappa = pt.concatenate([cred, pt.as_tensor([0.5])])[where].reshape((N, J))
-        pinned = [v for v in index if v in measured]  # the measurement pins the level: sampled directly
-        free = [v for v in index if v not in measured]  # non-centred about the base rate: no funnel
+        logw = (pt.dot(G, pt.log(kappa).T) + pt.dot(1 - G, pt.log1p(-kappa).T)).T  # (N, G): prior of gates
+        obs = pt.stack([pm.Data(f"obs__{v}", float(observed[v])) if v in observed else pt.as_tensor(0.0)
+                        for v in order]) if N else pt.zeros(0)
         if pinned:
             model.add_coord("u__id", pinned)
-            u_pinned = pm.Flat("u", dims=("u__id",))  # logit levels; their density is in the potential
+            pm.Flat("u", dims=("u__id",))  # logit levels; their density is in the potential
         if free:
             model.add_coord("z__id", free)
-            z = pm.Flat("z", dims=("z__id",))
-        tau, u, jac = [], [], pt.zeros(())
-        for i, v in enumerate(order):  # index levels (logit scale); events get placeholders
-            if is_event[i]:
-                tau.append(pt.as_tensor(1.0))
-                u.append(pt.as_tensor(0.0))
-                continue
-            t = noise[index.index(v)]
-            if v in measured:
-                level = u_pinned[pinned.index(v)]
-            else:
-                level = pm.math.logit(base[i]) + t * z[free.index(v)]
-                jac = jac + pt.log(t)  # log |du/dz|
-            tau.append(t)
-            u.append(level)
-        tau, u = pt.stack(tau), pt.stack(u)
+            pm.Flat("z", dims=("z__id",))
+        soft = [(ob, pm.Data(f"soft__{ob.id}", ob.accuracy)) for ob in r.evidence
+                if ob.kind == "soft" and ob.variable in nodes]
+
+    def equations(values: dict, lead: tuple[int, ...]) -> tuple:
+        def rv(name):
+            return values.get(name, model[name])
+
+        def mm(a, m, shape):  # (*shape, n) @ (n, m) as one matrix product -> (*shape, m)
+            if not m.shape[0]:
+                return pt.zeros((*shape, m.shape[1]))
+            return pt.dot(a.reshape((-1, m.shape[0])), m).reshape((*shape, m.shape[1]))
+
+        base = lay.assemble("base", values, lead)  # (*lead, N)
+        beta = lay.assemble("effect", values, lead)  # (*lead, C)
+        noise = lay.assemble("noise", values, lead)  # (*lead, I)
+        lb = pm.math.logit(base)
+        tau = pt.where(is_event, 1.0, noise[..., in_index]) if index else pt.ones((*lead, N))
+        u = pt.zeros((*lead, N))
+        jac = pt.zeros(lead)
+        if pinned:
+            u = pt.set_subtensor(u[..., [pos[v] for v in pinned]], rv("u"))
+        if free:
+            at = [pos[v] for v in free]
+            t = tau[..., at]
+            u = pt.set_subtensor(u[..., at], lb[..., at] + t * rv("z"))
+            jac = pt.log(t).sum(axis=-1)  # log |du/dz|
         level = pm.math.sigmoid(u)
-        cols = []  # states (K, N): configurations, observed values, index levels
-        for i, v in enumerate(order):
-            if v in latent:
-                cols.append(pt.as_tensor(configs[:, latent.index(v)]))
-            elif is_event[i]:
-                cols.append(pt.fill(pt.zeros(K), pm.Data(f"obs__{v}", float(observed[v]))))
-            else:
-                cols.append(pt.fill(pt.zeros(K), level[i]))
-        X = pt.stack(cols, axis=1)
-        push = X[:, cause] * (sign * beta)  # (K, claims): s_c beta_c x_cause(c)
-        eta0 = pm.math.logit(base) + pt.dot(push, into)  # (K, N)
-        slot = pt.dot(push, to_slot).reshape((K, N, J))
-        eta = eta0[None] + pt.tensordot(G, slot, axes=[[1], [2]])  # (G, K, N)
-        logw = pt.dot(G, pt.log(kappa).T) + pt.dot(1 - G, pt.log1p(-kappa).T)  # (G, N)
-        x_event = pt.where(is_event, X, 0.0)
+        X = latent_cols + obs_mask * obs + idx_mask * level[..., None, :]  # (*lead, K, N)
+        push = X[..., cause] * (sign * beta)[..., None, :]  # (*lead, K, C): s_c beta_c x_cause(c)
+        eta0 = lb[..., None, :] + mm(push, into, (*lead, K))  # (*lead, K, N)
+        slot = mm(push, to_slot, (*lead, K)).reshape((*lead, K, N, J))
+        eta = eta0[..., None] + mm(slot, G.T, (*lead, K, N))  # (*lead, K, N, G)
+        shape = (*lead, K, N, nG)
+        col = is_event[:, None]
         lp = pt.where(
-            is_event,
-            pm.logp(pm.Bernoulli.dist(logit_p=eta), pt.broadcast_to(x_event, (len(G), K, N))),
-            pm.logp(pm.Normal.dist(eta, tau), pt.broadcast_to(u, (len(G), K, N))),
-        ) + logw[:, None, :]
-        node = pm.math.logsumexp(lp, axis=0)  # (K, N)
-        on = pt.exp(lp - node[None])  # (G, K, N): P(gate combination | k, ...)
+            col,
+            pm.logp(pm.Bernoulli.dist(logit_p=eta), pt.broadcast_to((X * (1 - idx_mask))[..., None], shape)),
+            pm.logp(pm.Normal.dist(eta, tau[..., None, :, None]), pt.broadcast_to(u[..., None, :, None], shape)),
+        ) + logw
+        node = pm.math.logsumexp(lp, axis=-1)  # (*lead, K, N)
         if gated:  # every gate in one tensor: column c sums the combinations with g_c = 1 at c's effect
-            col = G[:, [slots[c] for c in gated]]  # (G, C)
-            at = on[:, :, [pos[r.claims[c].effect] for c in gated]]  # (G, K, C)
-            out.gates = (col[:, None, :] * at).sum(axis=0)
+            on = pt.exp(lp - node[..., None])  # (*lead, K, N, G): P(gate combination | k, ...)
+            at = on[..., [pos[r.claims[c].effect] for c in gated], :]  # (*lead, K, C, G)
+            gates = (at * G[:, [slots[c] for c in gated]].T).sum(axis=-1)
         else:
-            out.gates = pt.zeros((K, 0))
-        out.gated = list(gated)
-        total = node.sum(axis=1) + jac
+            gates = pt.zeros((*lead, K, 0))
+        total = node.sum(axis=-1) + jac[..., None]
+        for ob, q in soft:
+            x = X[..., pos[ob.variable]]
+            total = total + pm.logp(pm.Bernoulli.dist(p=q * x + (1 - q) * (1 - x)), ob.value)
+        levels = level[..., [pos[v] for v in index]] if index else pt.zeros((*lead, 0))
+        return total, gates, levels
+
+    out = Marginal(model, {}, latent, configs, equations, list(gated), list(index), lay)
+    with model:
+        joint, _, levels = out.terms()
         for ob in r.evidence:
             if ob.variable not in nodes:
                 continue
             if ob.kind == "event":
                 out.switches[ob.id] = (f"obs__{ob.variable}", 1.0 - observed[ob.variable])
-            x = X[:, pos[ob.variable]]
-            if ob.kind == "index":
-                pm.Normal(f"meas__{ob.id}", mu=level[pos[ob.variable]], sigma=ob.sd)
+            elif ob.kind == "index":
+                pm.Normal(f"meas__{ob.id}", mu=levels[index.index(ob.variable)], sigma=ob.sd)
                 out.evidence[f"meas__{ob.id}"] = ob.value
             elif ob.kind == "soft":
-                q = pm.Data(f"soft__{ob.id}", ob.accuracy)
                 out.switches[ob.id] = (f"soft__{ob.id}", 0.5)
-                total = total + pm.logp(pm.Bernoulli.dist(p=q * x + (1 - q) * (1 - x)), ob.value)
-        out.level_ids = [v for i, v in enumerate(order) if not is_event[i]]
-        out.levels = level[[i for i in range(N) if not is_event[i]]] if out.level_ids else pt.zeros(0)
-        out.joint = total
-        pm.Potential("evidence", pm.math.logsumexp(total))
+        pm.Potential("evidence", pm.math.logsumexp(joint))
     return out

@@ -29,12 +29,32 @@ class Layout:
 
     hyper: dict[str, list[str]] = field(default_factory=dict)  # data name -> hyper_values() keys
     vectors: dict[str, tuple[str, list[str]]] = field(default_factory=dict)  # RV name -> (kind, idents)
+    # kind -> (parts, order): each part is (RV name, RV, size) or (None, constant vector, size);
+    # ``order`` puts the concatenated parts back in the order of the items (None: already in order)
+    families: dict[str, tuple[list[tuple[str | None, pt.TensorVariable, int]], np.ndarray | None]] = field(
+        default_factory=dict)
 
     def set_hyper(self, model: pm.Model, values: dict[str, float]) -> None:
         """Write hyperparameter values (``Numbers.hyper_values()``) into the model's data vectors."""
         for name, keys in self.hyper.items():
             var = model[name]
             var.set_value(np.array([values[k] for k in keys], dtype=var.dtype))
+
+    def assemble(self, kind: str, values: dict[str, pt.TensorVariable] | None = None,
+                 lead: tuple[int, ...] = ()) -> pt.TensorVariable:
+        """The (*lead, n) tensor of ``kind``'s priors in item order, from the model's random vectors or,
+        where given, from ``values`` (RV name -> tensor (*lead, n_part)): e.g. batched posterior draws."""
+        parts, order = self.families[kind]
+        blocks = []
+        for name, tensor, size in parts:
+            x = (values or {}).get(name, tensor) if name else tensor
+            if x.ndim < len(lead) + 1:
+                x = pt.broadcast_to(x, (*lead, size))
+            blocks.append(x)
+        if not blocks:
+            return pt.zeros((*lead, 0))
+        joined = blocks[0] if len(blocks) == 1 else pt.concatenate(blocks, axis=-1)
+        return joined if order is None else joined[..., order]
 
     def split(self, name: str, draws: np.ndarray) -> dict[str, np.ndarray]:
         """Draws (..., n) of the random vector ``name`` -> {``kind__ident``: (...) draws}."""
@@ -61,26 +81,23 @@ def vector_prior(kind: str, items: list[tuple[str, dict]], layout: Layout, batch
     a fixed value (``DiracDelta``) is a constant read from its data vector.
     """
     model = pm.modelcontext(None)
-    n = len(items)
-    if not n:
-        return pt.zeros((*(len(model.coords[b]) for b in batch), 0))
+    lead = tuple(len(model.coords[b]) for b in batch)
     groups: dict[tuple, list[int]] = {}
     for i, (_, prior) in enumerate(items):
         groups.setdefault((prior["dist"], tuple(sorted(prior["kwargs"]))), []).append(i)
-    blocks, where = [], []
+    parts, where = [], []
     for (dist, kws), idx in groups.items():
         ids = [items[i][0] for i in idx]
         kwargs = {kw: hyper_vector(layout, f"hp__{kind}__{dist}__{kw}", [f"hp__{kind}__{d}__{kw}" for d in ids],
                                    [float(items[i][1]["kwargs"][kw]) for i in idx]) for kw in kws}
         if dist == "DiracDelta":
-            vec = pt.broadcast_to(kwargs["c"], (*(len(model.coords[b]) for b in batch), len(idx)))
+            parts.append((None, kwargs["c"], len(idx)))
         else:
             name = f"{kind}__{dist}"
             model.add_coord(f"{name}__id", ids)
-            vec = Prior(dist, **kwargs, dims=(*batch, f"{name}__id")).create_variable(name)
+            parts.append((name, Prior(dist, **kwargs, dims=(*batch, f"{name}__id")).create_variable(name), len(idx)))
             layout.vectors[name] = (kind, ids)
-        blocks.append(vec)
         where.extend(idx)
-    joined = blocks[0] if len(blocks) == 1 else pt.concatenate(blocks, axis=-1)
-    perm = np.argsort(np.asarray(where))  # position of item i among the concatenated blocks
-    return joined if np.array_equal(perm, np.arange(n)) else joined[..., perm]
+    order = np.argsort(np.asarray(where, dtype=int))  # position of item i among the concatenated parts
+    layout.families[kind] = (parts, None if np.array_equal(order, np.arange(len(items))) else order)
+    return layout.assemble(kind, lead=lead)
