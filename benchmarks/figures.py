@@ -204,7 +204,7 @@ def fig_d(models: Path, size: str, draws: int = 10_000, reps: int = 3) -> dict:
 
 
 # ---------------------------------------------------------------- (e)
-def fig_e(models: Path, draws: int = 500, model: str = "models/hanoi_2019.toml", sources: str = "../shared/seeds",
+def fig_e(models: Path, draws: int = 1000, model: str = "models/hanoi_2019.toml", sources: str = "../shared/seeds",
           timeout: float = 1800) -> dict:
     exe = str(Path(sys.executable).parent / "forecast")
     if subprocess.run([exe, "report", "--help"], capture_output=True, cwd=ROOT).returncode != 0:

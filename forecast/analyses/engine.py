@@ -22,11 +22,12 @@ from dataclasses import dataclass
 import numpy as np
 import pymc as pm
 import pytensor
+import pytensor.tensor as pt
 from pytensor.compile.mode import Mode
 from pytensor.tensor.random.type import RandomGeneratorType
 from scipy.special import ndtr
 
-from forecast.compile import Numbers, build, set_hyper
+from forecast.compile import Numbers, ancestral_set, build, set_hyper
 from forecast.spec.resolve import Resolved
 
 log = logging.getLogger(__name__)
@@ -93,8 +94,9 @@ class Engine:
             theta.update(lay.split(p, np.asarray(v)))
         return theta
 
-    def _world_fn(self, fixed: tuple[str, ...], do: tuple[tuple[str, float], ...]) -> _WorldFn:
-        key = (fixed, do)
+    def _world_fn(self, fixed: tuple[str, ...], do: tuple[tuple[str, float], ...],
+                  likelihood: tuple[tuple, ...] = ()) -> _WorldFn:
+        key = (fixed, do, likelihood)
         if key in self._world_fns:
             return self._world_fns[key]
         m = self.forward.model
@@ -103,21 +105,42 @@ class Engine:
                  for p in self.forward.params}
         shape = (self.T, self.R)
         fixed_sh = {v: pytensor.shared(np.zeros(shape, dtype=m[v].dtype), name=f"fixed__{v}") for v in fixed}
+        seen = {v: x for kind, v, x, *_ in likelihood if kind == "event"}  # observed: fixed, and weighted
         repl = {m[p]: s for p, s in theta.items()}
         repl.update({m[v]: s for v, s in fixed_sh.items()})
-        repl.update({m[v]: np.full(shape, val, dtype=m[v].dtype) for v, val in do})
+        repl.update({m[v]: np.full(shape, val, dtype=m[v].dtype) for v, val in (*do, *seen.items())})
         mc = pm.do(m, repl)
-        held = set(fixed_sh) | set(dict(do))
+        held = set(fixed_sh) | set(dict(do)) | set(seen)
         outputs, tensors = [], []
+        if likelihood:  # likelihood weighting: each world weighted by P(observations | world)
+            logom = pt.zeros(shape)
+            for kind, v, x, *extra in likelihood:
+                if kind == "event":
+                    p = mc[f"p__{v}"]
+                    logom = logom + (pt.log(p) if x == 1.0 else pt.log1p(-p))
+                else:  # a soft report of accuracy q: P(report | x_v)
+                    q = extra[0]
+                    logom = logom + pt.log(pt.where(pt.eq(mc[v], x), q, 1.0 - q))
+            top = pt.max(logom, axis=1, keepdims=True)
+            om = pt.exp(logom - top)
+            norm = om.sum(axis=1, keepdims=True)
+            weigh = lambda x: (om * x).sum(axis=1) / norm[:, 0]  # noqa: E731
+            outputs += [("", "logw"), ("", "omega")]
+            tensors += [pt.log(norm[:, 0] / self.R) + top[:, 0], om / norm]
+        else:
+            weigh = lambda x: x.mean(axis=1)  # noqa: E731
+        # Rao-Blackwellised P(v | parents) is only right where the weights cannot depend on v's state:
+        # ancestors of an observation use their simulated states
+        upstream = ancestral_set(self.r, {v for _, v, *_ in likelihood}) if likelihood else set()
         for v in self.forward.states:
             if v in held:
                 continue
             if self.r.variables[v].kind == "event":
                 outputs.append((v, "p"))
-                tensors.append(mc[f"p__{v}"].mean(axis=1))
+                tensors.append(weigh(mc[v] if v in upstream else mc[f"p__{v}"]))
             else:
                 outputs += [(v, "level"), (v, "eta")]
-                tensors += [mc[v].mean(axis=1), mc[f"eta__{v}"]]
+                tensors += [weigh(mc[v]), mc[f"eta__{v}"]]
         fn = pm.pytensorf.compile([], tensors, random_seed=0, mode=MODE)
         self.compiles += 1
         self._world_fns[key] = _WorldFn(fn, theta, fixed_sh, outputs)
@@ -129,6 +152,7 @@ class Engine:
         *,
         fixed: dict[str, np.ndarray] | None = None,
         do: dict[str, float] | None = None,
+        likelihood: tuple[tuple, ...] = (),
         seed: int = 0,
     ) -> dict[str, np.ndarray]:
         """Worlds given parameter draws; returns per-draw outcomes, shape (T,).
@@ -137,9 +161,17 @@ class Engine:
         ``do`` holds interventions. For each variable the result is P(v | draw)
         for an event and E[x_v | draw] for an index; ``eta__v`` (T, R) is kept
         for index questions.
+
+        ``likelihood`` holds observations of events, ``("event", v, x)``, or soft
+        reports on them, ``("soft", v, x, accuracy)``, taken into account by
+        likelihood weighting: an observed event is fixed at its value and each
+        world weighted by P(observations | world); every result is then the
+        weighted mean over the worlds of its draw, ``__omega__`` (T, R) holds
+        those weights and ``__logw__`` (T,) the log of P(observations | draw),
+        estimated by the mean over the worlds (unbiased), for weighting the draws.
         """
         fixed, do = fixed or {}, do or {}
-        wf = self._world_fn(tuple(sorted(fixed)), tuple(sorted(do.items())))
+        wf = self._world_fn(tuple(sorted(fixed)), tuple(sorted(do.items())), tuple(likelihood))
         lay = self.forward.layout
         for p, sh in wf.theta.items():
             sh.set_value(lay.join(p, theta).astype(sh.dtype))
@@ -154,8 +186,11 @@ class Engine:
         for v, x in fixed.items():
             x = np.asarray(x, dtype=float)
             out[v] = x if x.ndim == 1 else x.mean(axis=1)
+        for kind, v, x, *_ in likelihood:
+            if kind == "event":
+                out[v] = np.full(self.T, float(x))
         for (v, what), value in raw.items():
-            out[f"eta__{v}" if what == "eta" else v] = value
+            out[f"eta__{v}" if what == "eta" else (f"__{what}__" if not v else v)] = value
         return out
 
     def exceed(self, outcome: dict[str, np.ndarray], theta: dict[str, np.ndarray], v: str, t: float) -> np.ndarray:
@@ -166,4 +201,5 @@ class Engine:
         if tau is None:
             tau = np.full(self.T, self.numbers.noise[v]["kwargs"]["c"])
         z = (np.log(t / (1 - t)) - outcome[f"eta__{v}"]) / tau[:, None]
-        return (1.0 - ndtr(z)).mean(axis=1)
+        omega = outcome.get("__omega__")
+        return (1.0 - ndtr(z)).mean(axis=1) if omega is None else ((1.0 - ndtr(z)) * omega).sum(axis=1)

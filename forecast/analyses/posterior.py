@@ -70,8 +70,8 @@ class Posterior:
         idx = sample_configs(self.config_probs, reps, seed)
         return {v: self.configs[idx, i].astype(float) for i, v in enumerate(self.latent)}
 
-    def reweighted(self, old: Numbers, new: Numbers) -> tuple[Posterior, np.ndarray, float]:
-        """This posterior under other hyperparameters: (recovered binaries, normalised weights, Pareto k).
+    def reweighted(self, old: Numbers, new: Numbers) -> tuple[Posterior, np.ndarray]:
+        """This posterior under other hyperparameters: (recovered binaries, log importance weights per draw).
 
         The weight of a draw is p_new(parameters, evidence) / p_old(parameters, evidence)
         with the binaries summed out, smoothed by PSIS.
@@ -81,10 +81,10 @@ class Posterior:
         lp_old = self.lp if same else self.recover(old)[0]
         lp_new, probs, gates, _ = self.recover(new)
         logw = np.asarray(lp_new - lp_old, dtype=float).reshape(T)
-        return (replace(self, config_probs=probs, gate_probs=gates, numbers=new, lp=lp_new), *_psis(logw))
+        return replace(self, config_probs=probs, gate_probs=gates, numbers=new, lp=lp_new), logw
 
-    def observed(self, extra: list) -> tuple[Posterior, np.ndarray, float] | None:
-        """This posterior given further observations: (posterior, normalised weights, Pareto k), or None.
+    def observed(self, extra: list) -> tuple[Posterior, np.ndarray] | None:
+        """This posterior given further observations: (posterior, log importance weights per draw), or None.
 
         Exact per draw, then importance-weighted over draws (PSIS), when every new
         observation is about what the draws already describe:
@@ -99,8 +99,8 @@ class Posterior:
         """
         return _absorb(self, list(extra))
 
-    def without(self, obs_id: str) -> tuple[Posterior, np.ndarray, float]:
-        """This posterior with one observation left out: (posterior, normalised weights, Pareto k).
+    def without(self, obs_id: str) -> tuple[Posterior, np.ndarray]:
+        """This posterior with one observation left out: (posterior, log importance weights per draw).
 
         Exact per draw, then importance-weighted over draws (PSIS; the evidence
         analogue of leave-one-out cross-validation). The weight of a draw is
@@ -122,7 +122,7 @@ class Posterior:
             logw = -norm.logpdf(ob.value, self.states[ob.variable], ob.sd)
             post = replace(self, observations=tuple(rest), recover=None)
         elif ob.kind == "event" and any(o.variable == ob.variable and o.kind == "event" for o in rest):
-            return replace(self, observations=tuple(rest), recover=None), np.full(T, 1.0 / T), 0.0
+            return replace(self, observations=tuple(rest), recover=None), np.zeros(T)
         else:
             lp, probs, gates = self.lp, self.config_probs, self.gate_probs
             lp2, probs2, gates2, _ = self.recover(self.numbers, self.switches[obs_id])
@@ -143,10 +143,10 @@ class Posterior:
                     gate_probs={c: a[:, 0] * g + (1 - a[:, 0]) * gates2[c] for c, g in gates.items()},
                     states={v: s for v, s in self.states.items() if v != ob.variable},
                     observations=tuple(rest), recover=None)
-        return (post, *_psis(np.asarray(logw, dtype=float).reshape(T)))
+        return post, np.asarray(logw, dtype=float).reshape(T)
 
 
-def _absorb(post: Posterior, extra: list) -> tuple[Posterior, np.ndarray, float] | None:
+def _absorb(post: Posterior, extra: list) -> tuple[Posterior, np.ndarray] | None:
     """``post`` given the further observations ``extra``, exactly per draw, or None when one lies outside
     what the draws describe (see :meth:`Posterior.observed`)."""
     from scipy.stats import norm
@@ -174,10 +174,10 @@ def _absorb(post: Posterior, extra: list) -> tuple[Posterior, np.ndarray, float]
         return None
     new = replace(post, config_probs=probs, gate_probs=gates, lp=lp, recover=None,
                   observations=post.observations + tuple(extra))
-    return (new, *_psis(logw))
+    return new, logw
 
 
-def _psis(logw: np.ndarray) -> tuple[np.ndarray, float]:
+def psis(logw: np.ndarray) -> tuple[np.ndarray, float]:
     """Normalised PSIS-smoothed weights and Pareto k (equal weights and k = 0 when ``logw`` is flat)."""
     T = len(logw)
     if np.allclose(logw, logw[0]):

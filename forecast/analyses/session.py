@@ -18,7 +18,11 @@ What-if semantics
   compiled functions are fed new hyperparameters and the same seed (common
   random numbers); with evidence, :meth:`Session.variant` importance-reweights
   the baseline posterior (PSIS, Pareto k reported) and ``run`` samples anew.
-* ``observe``: more evidence, a new posterior.
+* ``observe``: more evidence. ``run`` samples a new posterior; a what-if
+  (:meth:`Session.variant`) first tries :meth:`Session.observed`: the
+  baseline's draws conditioned exactly on an observation inside the evidence's
+  ancestral set, likelihood-weighted worlds for one outside it, then PSIS over
+  the draws (Pareto k reported); a new posterior only when that fails.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from pathlib import Path
 import numpy as np
 
 from forecast.analyses.engine import Engine
-from forecast.analyses.posterior import PARETO_K_MAX, Posterior, sample_posterior
+from forecast.analyses.posterior import PARETO_K_MAX, Posterior, psis, sample_posterior
 from forecast.compile import Numbers, descendants
 from forecast.spec import load_model, load_prior_set, resolve
 from forecast.spec.errors import Problem, SpecError
@@ -184,17 +188,19 @@ class Session:
         Without evidence the compiled simulator is fed the new hyperparameters
         (same seed: common random numbers). With evidence the base posterior is
         importance-reweighted: ``weights`` (PSIS-smoothed), Pareto k in ``diagnostics``.
-        A change of prior family or of evidence falls back to :meth:`run`.
+        Further evidence goes to :meth:`observed`; a change of prior family, or evidence the draws
+        cannot absorb, falls back to :meth:`run`.
         """
         numbers = Numbers.of(r)
         do = {k: float(v) for k, v in (base.do if do is None else do).items()}
-        same_evidence = r.evidence == base.resolved.evidence
-        if not same_evidence or not self.engine(numbers, r).accepts(Numbers.of(base.resolved)):
+        if r.evidence != base.resolved.evidence:
+            return self.observed(base, r, do) or self.run(r, do=do)
+        if not self.engine(numbers, r).accepts(Numbers.of(base.resolved)):
             return self.run(r, do=do)
         if base.posterior is None:
             return self._simulate(r, numbers, None, do, None)
-        post, w, k = base.posterior.reweighted(Numbers.of(base.resolved), numbers)
-        return self._simulate(r, numbers, post, do, (w, k))
+        post, logw = base.posterior.reweighted(Numbers.of(base.resolved), numbers)
+        return self._simulate(r, numbers, post, do, logw)
 
     def without(self, base: Result, obs_id: str) -> Result:
         """``base`` as if observation ``obs_id`` had not been made: its posterior draws, importance-weighted
@@ -203,8 +209,8 @@ class Session:
         if base.posterior is None or base.weights is not None:
             raise ValueError("without(): needs an unweighted posterior result")
         rest = replace(r, evidence=tuple(o for o in r.evidence if o.id != obs_id))
-        post, w, k = base.posterior.without(obs_id)
-        return self._simulate(rest, Numbers.of(r), post, base.do, (w, k))
+        post, logw = base.posterior.without(obs_id)
+        return self._simulate(rest, Numbers.of(r), post, base.do, logw)
 
     def whatif_resolved(self, scenario: str | None = None, sets: dict | None = None, priors=None,
                         observe: dict | None = None) -> tuple[Resolved, dict[str, float], str]:
@@ -219,59 +225,78 @@ class Session:
         return r, do, label
 
     def scenario(self, base: Result, name: str) -> Result:
-        """A named scenario beside ``base``: reweighted and paired when it adds no evidence, or adds
-        evidence the base posterior's draws can absorb (:meth:`observed`); else a new run."""
+        """A named scenario beside ``base`` (:meth:`variant`: paired draws, reweighted where it can)."""
         r, do = scenario_resolved(self, name)
-        if r.evidence == base.resolved.evidence:
-            return self.variant(base, r, do)
-        return self.observed(base, r, do) or self.run(r, do=do)
+        return self.variant(base, r, do)
 
     def observed(self, base: Result, r: Resolved, do: dict[str, float] | None = None) -> Result | None:
-        """``base`` given the further evidence of ``r`` (same priors), by exact per-draw conditioning and
-        importance weights (:meth:`Posterior.observed`); None when the draws cannot absorb it or the
-        weights lean on a few draws (Pareto k > 0.7): then sample anew."""
+        """``base`` given the further evidence of ``r`` (same priors), without a new posterior, or None.
+
+        An observation about the evidence's ancestral set (a latent event, an index level) conditions
+        each draw exactly (:meth:`Posterior.observed`); an observed event or soft report outside it
+        is taken in by likelihood weighting of the simulated worlds (:meth:`Engine.simulate`). The draws
+        are then importance-weighted (PSIS). None, to sample anew, when an observation is of another
+        kind, or the weights lean on a few draws (Pareto k > 0.7).
+        """
         old = base.resolved.evidence
         extra = [o for o in r.evidence if o not in old]
         numbers = Numbers.of(r)
-        if (base.posterior is None or base.weights is not None or not extra or any(o not in r.evidence for o in old)
+        post = base.posterior
+        if (post is None or base.weights is not None or not extra or any(o not in r.evidence for o in old)
                 or numbers != Numbers.of(base.resolved)):
             return None
-        got = base.posterior.observed(extra)
-        if got is None or got[2] > PARETO_K_MAX:
+        inside = set(post.latent) | set(post.states)
+        outside = [o for o in extra if o.variable not in inside]
+        if any(o.kind == "index" for o in outside):
             return None
+        got = post.observed([o for o in extra if o.variable in inside])
+        if got is None:
+            return None
+        likelihood = tuple(("event", o.variable, float(o.value)) if o.kind == "event"
+                           else ("soft", o.variable, float(o.value), float(o.accuracy)) for o in outside)
         do = {k: float(v) for k, v in (base.do if do is None else do).items()}
-        res = self._simulate(r, numbers, got[0], do, got[1:])
+        res = self._simulate(r, numbers, got[0], do, got[1], likelihood)
+        if res.diagnostics["pareto_k"] > PARETO_K_MAX or not np.all(np.isfinite(res.weights)):
+            return None
         res.diagnostics["method"] += "; the new observations by importance weights on its draws"
         return res
 
     def _simulate(self, r: Resolved, numbers: Numbers, post: Posterior | None, do: dict[str, float],
-                  weights: tuple[np.ndarray, float] | None) -> Result:
+                  logw: np.ndarray | None, likelihood: tuple[tuple, ...] = ()) -> Result:
+        """Worlds for ``r`` from ``post``'s draws (or the prior's), draws weighted by ``logw`` (log importance
+        weights) and by ``likelihood`` (further observations, likelihood-weighted in the worlds)."""
         eng = self.engine(numbers, r)
         theta = eng.sample_theta(numbers, self.seed)
         cut = descendants(r, do)
-        fixed, cred_post = {}, None
-        w = None if weights is None else weights[0]
+        fixed, worlds = {}, {}
         if post is not None:
             theta.update(post.theta)
             fixed = {v: x for v, x in post.states.items() if v not in cut}
-            worlds = post.latent_worlds(eng.R, self.seed + 2)
-            fixed.update({v: x for v, x in worlds.items() if v not in cut})
-            avg = (lambda x: float(x.mean())) if w is None else (lambda x: float(w @ x))  # noqa: E731
-            cred_post = {c: avg(post.gate_probs[c]) if c in post.gate_probs else numbers.credence[c] for c in r.claims}
-        out = eng.simulate(theta, fixed=fixed, do=do, seed=self.seed + 1)
-        for v in post.latent if post else ():
-            if v not in cut:
-                out[v] = post.event_prob(v)  # exact given the draw, not the world's 0/1
+            worlds = {v: x for v, x in post.latent_worlds(eng.R, self.seed + 2).items() if v not in cut}
+            fixed.update(worlds)
+        out = eng.simulate(theta, fixed=fixed, do=do, likelihood=likelihood, seed=self.seed + 1)
+        omega = out.pop("__omega__", None)
+        for v, x in worlds.items():  # exact given the draw, not the world's 0/1 (weighted worlds: their mean)
+            out[v] = post.event_prob(v) if omega is None else (omega * x).sum(axis=1)
+        if likelihood:
+            logw = out.pop("__logw__") + (0.0 if logw is None else logw)
+        w, k = psis(logw) if logw is not None else (None, None)
+        avg = (lambda x: float(np.mean(x))) if w is None else (lambda x: float(w @ x))  # noqa: E731
+        cred_post = None
+        if post is not None:
+            cred_post = {c: avg(post.gate_probs[c]) if c in post.gate_probs
+                         else avg(theta[f"gate__{c}"]) if likelihood and f"gate__{c}" in theta
+                         else numbers.credence[c] for c in r.claims}
         for q in r.model.questions:
             if q.threshold is None:
                 out[f"q:{q.id}"] = out[q.variable]
             else:
-                out[f"q:{q.id}"] = eng.exceed(out, theta, q.variable, q.threshold)
+                out[f"q:{q.id}"] = eng.exceed({**out, "__omega__": omega} if omega is not None else out,
+                                              theta, q.variable, q.threshold)
         outcomes = {k: v for k, v in out.items() if not k.startswith("eta__")}
         diag = dict(post.diagnostics) if post else {"method": "forward simulation (independent draws)", "warnings": []}
         diag["warnings"] = list(diag.get("warnings", []))
-        if weights is not None:
-            k = weights[1]
+        if w is not None:
             diag.update(pareto_k=k, ess_weights=float(1.0 / np.sum(w**2)))
             if k > PARETO_K_MAX:
                 diag["warnings"].append(
