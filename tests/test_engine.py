@@ -48,6 +48,27 @@ def test_child_event_matches_closed_form_given_each_draw(forward):
     assert abs(got.mean() - exact.mean()) <= 4 * np.sqrt(np.mean(se**2) / len(se)) + 1e-3
 
 
+def test_every_elementwise_op_of_the_engine_is_one_numpy_call(forward):
+    """The engine runs on PyTensor's Python linker: an elementwise op without a NumPy ufunc for its
+    number of inputs (e.g. ``cast``, or an add of three terms) would run element by element in Python."""
+    from pytensor.graph.basic import Constant
+    from pytensor.tensor.elemwise import Elemwise
+    from pytensor.tensor.shape import Shape
+
+    def on_data(node):  # not bookkeeping on a shape (e.g. a mean's divisor) or on constants
+        return any(not isinstance(i, Constant) and not (i.owner and isinstance(i.owner.op, Shape))
+                   for i in node.inputs)
+
+    forward.run()
+    forward.run(do={"tariffs": 1.0})
+    eng = forward._engines[0]
+    fns = [eng._theta_fn, *(wf.fn for wf in eng._world_fns.values())]
+    assert len(fns) >= 3
+    slow = [str(node) for fn in fns for node in fn.maker.fgraph.toposort() if isinstance(node.op, Elemwise)
+            and on_data(node) and not (node.op.nfunc_spec and len(node.inputs) == node.op.nfunc_spec[1])]
+    assert not slow, slow
+
+
 def test_same_seed_same_numbers(example_no_evidence):
     a = Session(example_no_evidence, draws=300, seed=11).run()
     b = Session(example_no_evidence, draws=300, seed=11).run()

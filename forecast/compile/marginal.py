@@ -137,7 +137,8 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
     index = [v for v in order if r.variables[v].kind == "index"]
     pinned = [v for v in index if v in measured]  # the measurement pins the level: sampled directly
     free = [v for v in index if v not in measured]  # non-centred about the base rate: no funnel
-    in_index = [index.index(v) if v in index else 0 for v in order]
+    ev, ix = np.flatnonzero(is_event), np.flatnonzero(~is_event)  # node positions of events, of indices
+    column = {int(n): j for j, n in enumerate([*ev, *ix])}  # node position -> its column in ``lp``
     # states (K, N) = configuration columns + observed values + index levels, by masks
     latent_cols = np.zeros((K, N))
     for j, v in enumerate(latent):
@@ -182,14 +183,14 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
         beta = lay.assemble("effect", values, lead)  # (*lead, C)
         noise = lay.assemble("noise", values, lead)  # (*lead, I)
         lb = pm.math.logit(base)
-        tau = pt.where(is_event, 1.0, noise[..., in_index]) if index else pt.ones((*lead, N))
+        tau = noise[..., [index.index(order[i]) for i in ix]]  # (*lead, I), nodes in the order of ``ix``
         u = pt.zeros((*lead, N))
         jac = pt.zeros(lead)
         if pinned:
             u = pt.set_subtensor(u[..., [pos[v] for v in pinned]], rv("u"))
         if free:
             at = [pos[v] for v in free]
-            t = tau[..., at]
+            t = noise[..., [index.index(v) for v in free]]
             u = pt.set_subtensor(u[..., at], lb[..., at] + t * rv("z"))
             jac = pt.log(t).sum(axis=-1)  # log |du/dz|
         level = pm.math.sigmoid(u)
@@ -198,17 +199,19 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
         eta0 = lb[..., None, :] + mm(push, into, (*lead, K))  # (*lead, K, N)
         slot = mm(push, to_slot, (*lead, K)).reshape((*lead, K, N, J))
         eta = eta0[..., None] + mm(slot, G.T, (*lead, K, N))  # (*lead, K, N, G)
-        shape = (*lead, K, N, nG)
-        col = is_event[:, None]
-        lp = pt.where(
-            col,
-            pm.logp(pm.Bernoulli.dist(logit_p=eta), pt.broadcast_to((X * (1 - idx_mask))[..., None], shape)),
-            pm.logp(pm.Normal.dist(eta, tau[..., None, :, None]), pt.broadcast_to(u[..., None, :, None], shape)),
-        ) + logw
+        # each node's density for every gate combination: events and indices apart (half the work)
+        parts = []
+        if len(ev):
+            value = pt.broadcast_to(X[..., ev][..., None], (*lead, K, len(ev), nG))
+            parts.append(pm.logp(pm.Bernoulli.dist(logit_p=eta[..., ev, :]), value) + logw[ev])
+        if len(ix):
+            value = pt.broadcast_to(u[..., None, ix, None], (*lead, K, len(ix), nG))
+            parts.append(pm.logp(pm.Normal.dist(eta[..., ix, :], tau[..., None, :, None]), value) + logw[ix])
+        lp = parts[0] if len(parts) == 1 else pt.concatenate(parts, axis=-2)  # (*lead, K, N, G), nodes ev + ix
         node = pm.math.logsumexp(lp, axis=-1)  # (*lead, K, N)
         if gated:  # every gate in one tensor: column c sums the combinations with g_c = 1 at c's effect
             on = pt.exp(lp - node[..., None])  # (*lead, K, N, G): P(gate combination | k, ...)
-            at = on[..., [pos[r.claims[c].effect] for c in gated], :]  # (*lead, K, C, G)
+            at = on[..., [column[pos[r.claims[c].effect]] for c in gated], :]  # (*lead, K, C, G)
             gates = (at * G[:, [slots[c] for c in gated]].T).sum(axis=-1)
         else:
             gates = pt.zeros((*lead, K, 0))
