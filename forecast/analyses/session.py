@@ -197,8 +197,8 @@ class Session:
             return self.observed(base, r, do) or self.run(r, do=do)
         if not self.engine(numbers, r).accepts(Numbers.of(base.resolved)):
             return self.run(r, do=do)
-        if base.posterior is None:
-            return self._simulate(r, numbers, None, do, None)
+        if base.posterior is None or numbers == Numbers.of(base.resolved):  # nothing to reweight
+            return self._simulate(r, numbers, base.posterior, do, None)
         post, logw = base.posterior.reweighted(Numbers.of(base.resolved), numbers)
         return self._simulate(r, numbers, post, do, logw)
 

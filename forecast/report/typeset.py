@@ -57,6 +57,9 @@ def plain_warnings(diag: dict) -> list[str]:
     k = diag.get("pareto_k")
     if k is not None and k > 0.7:
         out.append(f"A reweighted result leans on few draws (Pareto k {k:.2f} > 0.7): treat it as indicative.")
+    elif k is not None:
+        out.append(f"Reweighted draws: Pareto k {k:.2f} (below 0.7, reliable); the weights are worth about "
+                   f"{diag.get('ess_weights', 0):.0f} draws.")
     return out
 
 
