@@ -368,6 +368,26 @@ def test_a_further_observation_absorbed_by_the_draws_matches_exact_inference(ses
         assert abs(res.mean(v) - exact(name, v, before)) > FLOOR
 
 
+def test_reweighting_skips_the_recovery_when_nothing_upstream_of_the_evidence_changes(sessions):
+    """A prior change outside the evidence's ancestral set leaves every draw's weight at 1 without a
+    recovery call; one inside it goes through the recovery."""
+    from dataclasses import replace
+
+    from forecast.compile import Numbers
+
+    s = sessions("collider")
+    base = s.run(s.resolve(observe={"A": 1.0}))  # ancestral set: {A}
+    post, old = base.posterior, Numbers.of(base.resolved)
+    calls = []
+    spy = replace(post, recover=lambda *a, **k: calls.append(a) or post.recover(*a, **k))
+    outside = Numbers.of(s.resolve(sets={"claims.C_D.strength": "strong"}, observe={"A": 1.0}))
+    _, logw = spy.reweighted(old, outside)
+    assert not calls and np.all(logw == 0.0)
+    inside = Numbers.of(s.resolve(sets={"variables.A.base": "0.7"}, observe={"A": 1.0}))
+    _, logw = spy.reweighted(old, inside)
+    assert calls and np.ptp(logw) == 0.0 and logw[0] != 0.0  # fixed parameters: the same weight in every draw
+
+
 LIKELIHOOD_CASES = [  # (model, evidence added to the file's, a further observation outside its ancestral set, queries)
     ("collider", {"A": 1.0}, {"C": 1.0}, "BD"),  # B is simulated, weighted by P(C = 1 | A = 1, B)
     ("chain", {"A": 1.0}, {"C": 0.0}, "B"),

@@ -58,6 +58,7 @@ class Posterior:
     switches: dict[str, tuple[str, float]] = field(default_factory=dict)  # see Marginal.switches
     numbers: Numbers | None = field(default=None, repr=False)  # the hyperparameters sampled under
     lp: np.ndarray | None = field(default=None, repr=False)  # (T,) log p(parameters, evidence) under ``numbers``
+    hyper_keys: frozenset = frozenset()  # the hyperparameters (``Numbers.hyper_values`` keys) ``lp`` depends on
 
     def event_prob(self, v: str) -> np.ndarray:
         """P(latent event v | parameters, evidence), per draw."""
@@ -77,7 +78,11 @@ class Posterior:
         with the binaries summed out, smoothed by PSIS.
         """
         T = len(self.config_probs)
-        same = self.lp is not None and old.hyper_values() == self.numbers.hyper_values()
+        hv_old, hv_new, base = old.hyper_values(), new.hyper_values(), self.numbers.hyper_values()
+        if hv_old == base and all(hv_new.get(k) == hv_old.get(k) for k in self.hyper_keys):
+            # nothing the evidence's ancestral system depends on changed: same draws, same weights
+            return replace(self, numbers=new), np.zeros(T)
+        same = self.lp is not None and hv_old == base
         lp_old = self.lp if same else self.recover(old)[0]
         lp_new, probs, gates, _ = self.recover(new)
         logw = np.asarray(lp_new - lp_old, dtype=float).reshape(T)
@@ -303,4 +308,5 @@ def sample_posterior(
     states = {o.variable: np.full(T, o.value) for o in r.evidence if o.kind == "event" and o.variable in nodes}
     states.update(dict(zip(mg.level_ids, levels, strict=True)))
     return Posterior(theta, states, idata, health(idata, sampler), mg.latent, mg.configs, probs, gates, recover,
-                     tuple(o for o in r.evidence if o.variable in nodes), mg.switches, numbers, lp)
+                     tuple(o for o in r.evidence if o.variable in nodes), mg.switches, numbers, lp,
+                     frozenset(k for keys in mg.layout.hyper.values() for k in keys))

@@ -26,10 +26,12 @@ RC = {"font.size": 7.5, "axes.titlesize": 8, "axes.labelsize": 7.5, "xtick.label
       "axes.spines.right": False, "font.family": "DejaVu Sans"}
 
 
-def save(fig: Figure, path: str | Path) -> Path:
-    """SVG at ``path``; drawn twice so that arrows clipped to label boxes see the boxes' final size."""
+def save(fig: Figure, path: str | Path, twice: bool = False) -> Path:
+    """SVG at ``path``; ``twice``: drawn once before, so that arrows clipped to label boxes (the causal map)
+    see the boxes' final size."""
     with mpl.rc_context(RC):
-        fig.savefig(io.BytesIO(), format="svg")
+        if twice:
+            fig.savefig(io.BytesIO(), format="svg")
         fig.savefig(path, format="svg", metadata={"Date": None}, bbox_inches="tight", pad_inches=0.03)
     return Path(path)
 
@@ -197,4 +199,4 @@ def all_figures(data: dict, folder: Path) -> dict[str, str]:
     for qid, q in data["sensitivity"]["questions"].items():
         if q["bars"]:
             out[f"tornado_{qid}"] = tornado(q, qid)
-    return {name: save(fig, folder / f"{name}.svg").name for name, fig in out.items()}
+    return {name: save(fig, folder / f"{name}.svg", twice=name == "map").name for name, fig in out.items()}
