@@ -28,6 +28,7 @@ What-if semantics
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 from dataclasses import dataclass, field, replace
@@ -51,14 +52,20 @@ def sha256(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def versions() -> dict[str, str]:
-    out = {}
+@functools.cache
+def _versions() -> tuple[tuple[str, str], ...]:
+    out = []
     for name in PACKAGES:
         try:
-            out[name] = metadata.version(name)
+            out.append((name, metadata.version(name)))
         except metadata.PackageNotFoundError:
             pass
-    return out
+    return tuple(out)
+
+
+def versions() -> dict[str, str]:
+    """Versions of the packages a result depends on (read once per process: the manifest of every run)."""
+    return dict(_versions())
 
 
 @dataclass
