@@ -50,7 +50,7 @@ class _WorldFn:
     fn: object
     theta: dict[str, object]  # parameter vector name -> shared (T, n)
     fixed: dict[str, object]  # state name -> shared (T, R)
-    outputs: list[tuple[str, str]]  # (variable, what) of each output
+    outputs: list[tuple[str, str]]  # (variable, what) of each output; ("__logw__", "") and ("__omega__", "")
 
 
 class Engine:
@@ -125,7 +125,7 @@ class Engine:
             om = pt.exp(logom - top)
             norm = om.sum(axis=1, keepdims=True)
             weigh = lambda x: (om * x).sum(axis=1) / norm[:, 0]  # noqa: E731
-            outputs += [("", "logw"), ("", "omega")]
+            outputs += [("__logw__", ""), ("__omega__", "")]
             tensors += [pt.log(norm[:, 0] / self.R) + top[:, 0], om / norm]
         else:
             weigh = lambda x: x.mean(axis=1)  # noqa: E731
@@ -190,16 +190,17 @@ class Engine:
             if kind == "event":
                 out[v] = np.full(self.T, float(x))
         for (v, what), value in raw.items():
-            out[f"eta__{v}" if what == "eta" else (f"__{what}__" if not v else v)] = value
+            out[f"eta__{v}" if what == "eta" else v] = value
         return out
 
-    def exceed(self, outcome: dict[str, np.ndarray], theta: dict[str, np.ndarray], v: str, t: float) -> np.ndarray:
-        """P(index v > t | draw): Rao-Blackwellised through the logit-normal's CDF."""
+    def exceed(self, outcome: dict[str, np.ndarray], theta: dict[str, np.ndarray], v: str, t: float,
+               omega: np.ndarray | None = None) -> np.ndarray:
+        """P(index v > t | draw): Rao-Blackwellised through the logit-normal's CDF; ``omega`` (T, R):
+        the worlds' likelihood weights (``simulate``'s ``__omega__``), if any."""
         if f"eta__{v}" not in outcome:
             return (outcome[v] > t).astype(float)
         tau = theta.get(f"noise__{v}")
         if tau is None:
             tau = np.full(self.T, self.numbers.noise[v]["kwargs"]["c"])
         z = (np.log(t / (1 - t)) - outcome[f"eta__{v}"]) / tau[:, None]
-        omega = outcome.get("__omega__")
         return (1.0 - ndtr(z)).mean(axis=1) if omega is None else ((1.0 - ndtr(z)) * omega).sum(axis=1)

@@ -29,6 +29,7 @@ import pymc as pm
 import pytensor
 import pytensor.tensor as pt
 from pytensor.compile.mode import Mode
+from scipy.stats import norm
 
 from forecast.compile import Numbers, ancestral_set, set_hyper
 from forecast.compile.marginal import Marginal, build_marginal
@@ -40,7 +41,6 @@ RHAT_MAX, ESS_MIN, PARETO_K_MAX = 1.01, 400, 0.7
 # The recovery works on (draws x configurations x variables x gate combinations) arrays: PyTensor's
 # Python linker runs each op as one NumPy call, with no C compiler and no rewrites to wait for.
 RECOVERY_MODE = Mode(linker="py", optimizer=None)
-NUTS_MODE = None
 
 
 @dataclass
@@ -102,7 +102,28 @@ class Posterior:
         Anything else (a variable outside the ancestral set, an event already observed) gives None:
         sample anew.
         """
-        return _absorb(self, list(extra))
+        if self.recover is None:
+            return None
+        T = len(self.config_probs)
+        mask = np.zeros(len(self.configs))  # log weights of the latent configurations
+        logw = np.zeros(T)
+        for ob in extra:
+            if ob.kind in ("event", "soft") and ob.variable in self.latent:
+                x = self.configs[:, self.latent.index(ob.variable)]
+                if ob.kind == "event":
+                    mask += np.where(x == ob.value, 0.0, -np.inf)
+                else:  # a report of accuracy q: P(report | x)
+                    mask += np.log(np.where(x == ob.value, ob.accuracy, 1.0 - ob.accuracy))
+            elif ob.kind == "index" and ob.variable in self.states:
+                logw += norm.logpdf(ob.value, self.states[ob.variable], ob.sd)
+            else:
+                return None
+        lp, probs, gates, _ = self.recover(self.numbers, mask=mask)
+        logw += lp - self.lp
+        if not np.all(np.isfinite(logw)):  # a draw that cannot produce the observation: sample anew
+            return None
+        return replace(self, config_probs=probs, gate_probs=gates, lp=lp, recover=None,
+                       observations=self.observations + tuple(extra)), logw
 
     def without(self, obs_id: str) -> tuple[Posterior, np.ndarray]:
         """This posterior with one observation left out: (posterior, log importance weights per draw).
@@ -118,8 +139,6 @@ class Posterior:
         * a soft report: its accuracy set to 1/2 (a report that says nothing);
         * an index measurement: the inverse of its Normal likelihood at the draw's level.
         """
-        from scipy.stats import norm
-
         ob = next(o for o in self.observations if o.id == obs_id)
         T = len(self.config_probs)
         rest = [o for o in self.observations if o.id != obs_id]
@@ -149,37 +168,6 @@ class Posterior:
                     states={v: s for v, s in self.states.items() if v != ob.variable},
                     observations=tuple(rest), recover=None)
         return post, np.asarray(logw, dtype=float).reshape(T)
-
-
-def _absorb(post: Posterior, extra: list) -> tuple[Posterior, np.ndarray] | None:
-    """``post`` given the further observations ``extra``, exactly per draw, or None when one lies outside
-    what the draws describe (see :meth:`Posterior.observed`)."""
-    from scipy.stats import norm
-
-    if post.recover is None:
-        return None
-    T = len(post.config_probs)
-    mask = np.zeros(len(post.configs))
-    logw = np.zeros(T)
-    for ob in extra:
-        if ob.kind in ("event", "soft") and ob.variable in post.latent:
-            x = post.configs[:, post.latent.index(ob.variable)]
-            if ob.kind == "event":
-                mask += np.where(x == ob.value, 0.0, -np.inf)
-            else:  # a report of accuracy q: P(report | x)
-                mask += np.log(np.where(x == ob.value, ob.accuracy, 1.0 - ob.accuracy))
-        elif ob.kind == "index" and ob.variable in post.states and ob.variable not in {
-                o.variable for o in post.observations if o.kind == "event"}:
-            logw += norm.logpdf(ob.value, post.states[ob.variable], ob.sd)
-        else:
-            return None
-    lp, probs, gates, _ = post.recover(post.numbers, mask=mask)
-    logw += lp - post.lp
-    if not np.all(np.isfinite(logw)):  # a draw that cannot produce the observation: sample anew
-        return None
-    new = replace(post, config_probs=probs, gate_probs=gates, lp=lp, recover=None,
-                  observations=post.observations + tuple(extra))
-    return new, logw
 
 
 def psis(logw: np.ndarray) -> tuple[np.ndarray, float]:
@@ -273,7 +261,6 @@ def sample_posterior(
             idata = pm.sample(
                 draws=per_chain, tune=tune, chains=chains, cores=1, random_seed=seed, progressbar=progress,
                 nuts_sampler=sampler, compute_convergence_checks=False,
-                **({"compile_kwargs": {"mode": NUTS_MODE}} if sampler == "pymc" and NUTS_MODE else {}),
                 **({"target_accept": 0.9} if sampler == "pymc" else {}),
             )
         flat = {}

@@ -198,15 +198,15 @@ class Session:
         Further evidence goes to :meth:`observed`; a change of prior family, or evidence the draws
         cannot absorb, falls back to :meth:`run`.
         """
-        numbers = Numbers.of(r)
+        numbers, old = Numbers.of(r), Numbers.of(base.resolved)
         do = {k: float(v) for k, v in (base.do if do is None else do).items()}
         if r.evidence != base.resolved.evidence:
             return self.observed(base, r, do) or self.run(r, do=do)
-        if not self.engine(numbers, r).accepts(Numbers.of(base.resolved)):
+        if not self.engine(numbers, r).accepts(old):
             return self.run(r, do=do)
-        if base.posterior is None or numbers == Numbers.of(base.resolved):  # nothing to reweight
+        if base.posterior is None or numbers == old:  # nothing to reweight
             return self._simulate(r, numbers, base.posterior, do, None)
-        post, logw = base.posterior.reweighted(Numbers.of(base.resolved), numbers)
+        post, logw = base.posterior.reweighted(old, numbers)
         return self._simulate(r, numbers, post, do, logw)
 
     def without(self, base: Result, obs_id: str) -> Result:
@@ -298,8 +298,7 @@ class Session:
             if q.threshold is None:
                 out[f"q:{q.id}"] = out[q.variable]
             else:
-                out[f"q:{q.id}"] = eng.exceed({**out, "__omega__": omega} if omega is not None else out,
-                                              theta, q.variable, q.threshold)
+                out[f"q:{q.id}"] = eng.exceed(out, theta, q.variable, q.threshold, omega)
         outcomes = {k: v for k, v in out.items() if not k.startswith("eta__")}
         diag = dict(post.diagnostics) if post else {"method": "forward simulation (independent draws)", "warnings": []}
         diag["warnings"] = list(diag.get("warnings", []))

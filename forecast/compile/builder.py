@@ -149,6 +149,7 @@ def build(r: Resolved, numbers: Numbers, *, draws: int, reps: int) -> Built:
     order = list(r.order)
     pos = {v: i for i, v in enumerate(order)}
     claims = [c for v in order for c in r.variables[v].claims_in if numbers.credence[c] > 0.0]
+    column = {c: k for k, c in enumerate(claims)}  # claim -> its column in the effect and gate arrays
     gated = [c for c in claims if numbers.credence[c] < 1.0]
     index = [v for v in order if r.variables[v].kind == "index"]
     out = Built(pm.Model(coords={"world": np.arange(T), "rep": np.arange(R)}), blocks=blocks_of(r))
@@ -164,9 +165,8 @@ def build(r: Resolved, numbers: Numbers, *, draws: int, reps: int) -> Built:
                                  [numbers.credence[c] for c in gated])
             gate = pm.Bernoulli("gate", p=kappa, dims=("world", "gate__id"))
             lay.vectors["gate"] = ("gate", gated)
-            on = pt.concatenate([gate, pt.ones((T, len(claims) - len(gated)))], axis=1)
-            order_on = gated + [c for c in claims if c not in set(gated)]
-            coef = coef * on[:, [order_on.index(c) for c in claims]]
+            cols = [column[c] for c in gated]
+            coef = pt.set_subtensor(coef[:, cols], coef[:, cols] * gate)
         states: dict[str, pt.TensorVariable] = {}
         for blk in out.blocks:  # one draw of exogenous noise per block, the equations per variable
             shape = (len(blk.ids), T, R)  # variable first: each variable's noise is one contiguous array
@@ -176,9 +176,9 @@ def build(r: Resolved, numbers: Numbers, *, draws: int, reps: int) -> Built:
                 z = pm.Normal(f"exo__{blk.name}", 0.0, 1.0, shape=shape)
             for j, v in enumerate(blk.ids):
                 eta = logit_base[:, pos[v], None]
-                for k, c in enumerate(claims):
-                    if r.claims[c].effect == v:
-                        eta = eta + coef[:, k, None] * states[r.claims[c].cause]
+                for c in r.variables[v].claims_in:
+                    if c in column:  # credence 0: the claim is left out
+                        eta = eta + coef[:, column[c], None] * states[r.claims[c].cause]
                 eta = pm.Deterministic(f"eta__{v}", pt.broadcast_to(eta, (T, R)), dims=("world", "rep"))
                 if blk.kind == "event":  # x = 1[U < sigmoid(eta)]: Bernoulli(sigmoid(eta)) by its inverse CDF
                     p = pm.Deterministic(f"p__{v}", pm.math.sigmoid(eta), dims=("world", "rep"))
@@ -186,7 +186,7 @@ def build(r: Resolved, numbers: Numbers, *, draws: int, reps: int) -> Built:
                 else:  # x = sigmoid(eta + tau z): logit-normal
                     x = pm.math.sigmoid(eta + tau[:, index.index(v), None] * z[j])
                 states[v] = pm.Deterministic(state_name(v), x, dims=("world", "rep"))
-        out.states = [v for v in order]
+        out.states = order
     return out
 
 
