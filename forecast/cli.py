@@ -50,7 +50,8 @@ def _common(p: argparse.ArgumentParser, priors_help: str = "prior set (path or n
 def _sampling(p: argparse.ArgumentParser) -> None:
     p.add_argument("--draws", type=int, default=2000, help="parameter draws (default 2000)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--sampler", choices=["pymc", "nutpie"], default="pymc", help="sampler for evidence")
+    p.add_argument("--sampler", choices=["numpyro", "pymc", "nutpie"], default="numpyro",
+                   help="NUTS for evidence: numpyro (JAX, default), pymc or nutpie")
     p.add_argument("--tune", type=int, default=1000, help="NUTS tuning steps per chain, with evidence (default 1000)")
 
 

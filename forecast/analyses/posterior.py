@@ -5,8 +5,8 @@ claim path into them) carries information from the evidence; every other
 parameter keeps its prior. That part is built by
 :func:`forecast.compile.marginal.build_marginal` (claim gates and unobserved
 events summed out exactly), its measurements observed with ``pm.observe``, and
-its continuous parameters sampled with NUTS: PyMC's (``sampler="pymc"``) or
-nutpie's (``sampler="nutpie"``).
+its continuous parameters sampled with NUTS (:mod:`forecast.analyses.nuts`:
+NumPyro on JAX by default, PyMC's own sampler or nutpie).
 
 From every posterior draw the summed-out binaries are recovered exactly, in one
 compiled call vectorised over draws: the joint posterior of the latent events
@@ -31,6 +31,7 @@ import pytensor.tensor as pt
 from pytensor.compile.mode import Mode
 from scipy.stats import norm
 
+from forecast.analyses import nuts
 from forecast.compile import Numbers, ancestral_set, set_hyper
 from forecast.compile.marginal import Marginal, build_marginal
 from forecast.spec.resolve import Resolved
@@ -245,7 +246,7 @@ def sample_posterior(
     seed: int = 0,
     chains: int = 2,
     tune: int = 1000,
-    sampler: str = "pymc",
+    sampler: str = "numpyro",
     progress: bool = False,
 ) -> Posterior:
     """Sample P(parameters, ancestral states | evidence); ``draws`` in total over chains."""
@@ -255,14 +256,8 @@ def sample_posterior(
     names = [rv.name for rv in observed.free_RVs]
     idata = None
     if names:
-        per_chain = -(-draws // chains)
-        with warnings.catch_warnings(), observed:
-            warnings.simplefilter("ignore")
-            idata = pm.sample(
-                draws=per_chain, tune=tune, chains=chains, cores=1, random_seed=seed, progressbar=progress,
-                nuts_sampler=sampler, compute_convergence_checks=False,
-                **({"target_accept": 0.9} if sampler == "pymc" else {}),
-            )
+        idata = nuts.sample(observed, -(-draws // chains), tune=tune, chains=chains, seed=seed, sampler=sampler,
+                            progress=progress)
         flat = {}
         for n in names:
             x = idata.posterior[n].values

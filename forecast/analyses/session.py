@@ -131,7 +131,7 @@ class Session:
         *,
         draws: int = 2000,
         seed: int = 0,
-        sampler: str = "pymc",
+        sampler: str = "numpyro",
         chains: int = 2,
         tune: int = 1000,
         progress: bool = False,

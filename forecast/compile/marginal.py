@@ -60,6 +60,7 @@ from forecast.spec.resolve import Resolved
 
 MAX_LATENT = 12  # 4096 joint configurations of the latent events
 MAX_GATES = 10  # gated claims into one variable (2**10 local combinations)
+HUGE_NEG = -1e300  # log density of the padding rows (finite: no inf in gradients)
 
 
 def _table(n: int) -> np.ndarray:
@@ -95,8 +96,8 @@ class Marginal:
 def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
     """The ancestral system ``nodes`` of ``r``'s evidence, binaries summed out (see module docstring).
 
-    Written over whole arrays (configurations K x variables N x gate combinations G),
-    with any leading batch shape, so that the graph, and its compile time, do not grow
+    Written over whole arrays (configurations K x rows M, a row per variable and combination of
+    the gates into it: M = sum of 2**k_v), with any leading batch shape, so that the graph, and its compile time, do not grow
     with the model, and one graph serves the sampler and the per-draw recovery.
     """
     order = [v for v in r.order if v in nodes]
@@ -116,29 +117,45 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
     claims = [c for v in order for c in r.variables[v].claims_in
               if r.claims[c].cause in pos and numbers.credence[c] > 0.0]
     gated = [c for c in claims if numbers.credence[c] < 1.0]
-    slots: dict[str, int] = {}  # gated claim -> its slot among its effect's gated claims
-    for c in gated:
-        slots[c] = sum(1 for d in slots if r.claims[d].effect == r.claims[c].effect)
-    J = max(slots.values(), default=-1) + 1
-    if J > MAX_GATES:
-        raise ValueError(f"{J} uncertain claims into one variable; at most {MAX_GATES}")
-    G = _table(J)  # (2**J, J) gate combinations; unused slots: effect 0, credence 1/2 (weight-neutral)
-    nG = len(G)
-    C = len(claims)
+    index = [v for v in order if r.variables[v].kind == "index"]
+    ev, ix = np.flatnonzero(is_event), np.flatnonzero(~is_event)  # node positions of events, of indices
+    nodes_by_col = [*ev, *ix]  # the columns of ``lp``: events, then indices
+    # One row per (node, combination of the gates into it): 2**k_v rows for a node with k_v gated claims.
+    C, Cg = len(claims), len(gated)
     cause = np.array([pos[r.claims[c].cause] for c in claims], dtype=int)
     sign = np.array([r.claims[c].sign for c in claims])
-    into = np.zeros((C, N))  # always-on claims -> their effect
-    to_slot = np.zeros((C, N * J))  # gated claims -> (effect, slot)
+    row_node, on_rows = [], []  # per row: its node's position; the gated claims on in it
+    for n in nodes_by_col:
+        mine = [c for c in gated if pos[r.claims[c].effect] == n]
+        if len(mine) > MAX_GATES:
+            raise ValueError(f"{len(mine)} uncertain claims into {order[n]}; at most {MAX_GATES}")
+        for g in _table(len(mine)):
+            row_node.append(n)
+            on_rows.append({c for c, x in zip(mine, g) if x})
+    M = len(row_node)
+    row_node = np.array(row_node, dtype=int)
+    col_of = {int(n): j for j, n in enumerate(nodes_by_col)}
+    row_col = np.array([col_of[int(n)] for n in row_node], dtype=int)  # row -> its node's column
+    gidx = {c: j for j, c in enumerate(gated)}
+    on = np.zeros((M, Cg))  # row m has gate c on
+    off = np.zeros((M, Cg))  # row m belongs to c's effect, with gate c off
+    for m, (n, now) in enumerate(zip(row_node, on_rows)):
+        for c in gated:
+            if pos[r.claims[c].effect] == n:
+                (on if c in now else off)[m, gidx[c]] = 1.0
+    # claim -> row: an always-on claim pushes every row of its effect, a gated one the rows where it is on
+    push_rows = np.zeros((C, M))
     for i, c in enumerate(claims):
-        if c in slots:
-            to_slot[i, pos[r.claims[c].effect] * J + slots[c]] = 1.0
-        else:
-            into[i, pos[r.claims[c].effect]] = 1.0
-    index = [v for v in order if r.variables[v].kind == "index"]
+        rows = row_node == pos[r.claims[c].effect]
+        push_rows[i] = on[:, gidx[c]] if c in gidx else rows
+    width = int(np.bincount(row_col).max()) if M else 1
+    table = np.full((N, width), M)  # node column -> its rows, padded with M (a row of -huge)
+    for j in range(N):
+        mine = np.flatnonzero(row_col == j)
+        table[j, : len(mine)] = mine
+    Me = int(np.sum(is_event[row_node])) if M else 0  # event rows first, then index rows
     pinned = [v for v in index if v in measured]  # the measurement pins the level: sampled directly
     free = [v for v in index if v not in measured]  # non-centred about the base rate: no funnel
-    ev, ix = np.flatnonzero(is_event), np.flatnonzero(~is_event)  # node positions of events, of indices
-    column = {int(n): j for j, n in enumerate([*ev, *ix])}  # node position -> its column in ``lp``
     # states (K, N) = configuration columns + observed values + index levels, by masks
     latent_cols = np.zeros((K, N))
     for j, v in enumerate(latent):
@@ -152,13 +169,9 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
         vector_prior("base", [(v, numbers.base[v]) for v in order], lay)
         vector_prior("effect", [(c, numbers.effect[c]) for c in claims], lay)
         vector_prior("noise", [(v, numbers.noise[v]) for v in index], lay)
-        where = np.full(N * J, len(gated))  # (effect, slot) -> its claim among ``gated``; unused: the 1/2 at the end
-        for i, c in enumerate(gated):
-            where[pos[r.claims[c].effect] * J + slots[c]] = i
         cred = hyper_vector(lay, "hp__credence", [f"hp__credence__{c}" for c in gated],
                             [numbers.credence[c] for c in gated])
-        kappa = pt.concatenate([cred, pt.as_tensor([0.5])])[where].reshape((N, J))
-        logw = (pt.dot(G, pt.log(kappa).T) + pt.dot(1 - G, pt.log1p(-kappa).T)).T  # (N, G): prior of gates
+        logw = pt.dot(on, pt.log(cred)) + pt.dot(off, pt.log1p(-cred)) if Cg else pt.zeros(M)  # (M,): gate prior
         obs = pt.stack([pm.Data(f"obs__{v}", float(observed[v])) if v in observed else pt.as_tensor(0.0)
                         for v in order]) if N else pt.zeros(0)
         if pinned:
@@ -183,7 +196,7 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
         beta = lay.assemble("effect", values, lead)  # (*lead, C)
         noise = lay.assemble("noise", values, lead)  # (*lead, I)
         lb = pm.math.logit(base)
-        tau = noise[..., [index.index(order[i]) for i in ix]]  # (*lead, I), nodes in the order of ``ix``
+        tau = noise[..., [index.index(order[n]) for n in row_node[Me:]]]  # (*lead, M - Me): index rows
         u = pt.zeros((*lead, N))
         jac = pt.zeros(lead)
         if pinned:
@@ -196,23 +209,19 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
         level = pm.math.sigmoid(u)
         X = latent_cols + obs_mask * obs + idx_mask * level[..., None, :]  # (*lead, K, N)
         push = X[..., cause] * (sign * beta)[..., None, :]  # (*lead, K, C): s_c beta_c x_cause(c)
-        eta0 = lb[..., None, :] + mm(push, into, (*lead, K))  # (*lead, K, N)
-        slot = mm(push, to_slot, (*lead, K)).reshape((*lead, K, N, J))
-        eta = eta0[..., None] + mm(slot, G.T, (*lead, K, N))  # (*lead, K, N, G)
-        # each node's density for every gate combination: events and indices apart (half the work)
+        eta = lb[..., None, row_node] + mm(push, push_rows, (*lead, K))  # (*lead, K, M): every row's propensity
+        # each row's density: event rows and index rows apart
         parts = []
-        if len(ev):
-            value = pt.broadcast_to(X[..., ev][..., None], (*lead, K, len(ev), nG))
-            parts.append(pm.logp(pm.Bernoulli.dist(logit_p=eta[..., ev, :]), value) + logw[ev])
-        if len(ix):
-            value = pt.broadcast_to(u[..., None, ix, None], (*lead, K, len(ix), nG))
-            parts.append(pm.logp(pm.Normal.dist(eta[..., ix, :], tau[..., None, :, None]), value) + logw[ix])
-        lp = parts[0] if len(parts) == 1 else pt.concatenate(parts, axis=-2)  # (*lead, K, N, G), nodes ev + ix
-        node = pm.math.logsumexp(lp, axis=-1)  # (*lead, K, N)
-        if gated:  # every gate in one tensor: column c sums the combinations with g_c = 1 at c's effect
-            on = pt.exp(lp - node[..., None])  # (*lead, K, N, G): P(gate combination | k, ...)
-            at = on[..., [column[pos[r.claims[c].effect]] for c in gated], :]  # (*lead, K, C, G)
-            gates = (at * G[:, [slots[c] for c in gated]].T).sum(axis=-1)
+        if Me:
+            parts.append(pm.logp(pm.Bernoulli.dist(logit_p=eta[..., :Me]), X[..., row_node[:Me]]))
+        if M > Me:
+            value = pt.broadcast_to(u[..., None, row_node[Me:]], (*lead, K, M - Me))
+            parts.append(pm.logp(pm.Normal.dist(eta[..., Me:], tau[..., None, :]), value))
+        lp = (parts[0] if len(parts) == 1 else pt.concatenate(parts, axis=-1)) + logw  # (*lead, K, M)
+        pad = pt.concatenate([lp, pt.full((*lead, K, 1), np.asarray(HUGE_NEG))], axis=-1)
+        node = pm.math.logsumexp(pad[..., table], axis=-1)  # (*lead, K, N): gates summed per node
+        if gated:  # P(gate c on | k, ...): the probability of the rows of c's effect where c is on
+            gates = mm(pt.exp(lp - node[..., row_col]), on, (*lead, K))  # (*lead, K, Cg)
         else:
             gates = pt.zeros((*lead, K, 0))
         total = node.sum(axis=-1) + jac[..., None]

@@ -1,0 +1,113 @@
+"""NUTS for the evidence posterior: NumPyro on JAX (default), PyMC's own sampler, or nutpie.
+
+All three sample the same PyMC model (its ``logp`` graph, with ``pm.observe``d
+evidence). They differ in how that graph is compiled:
+
+* ``numpyro``: the graph goes to JAX (``pymc.sampling.jax.get_jaxified_graph``)
+  and NumPyro's NUTS runs the whole chain inside one XLA program. XLA compiles
+  the Hanoi model in seconds and needs no C compiler, so a cold start costs
+  about what a warm one does (see the README's performance section).
+* ``pymc``: ``pm.sample``; PyTensor's C backend, a minute or more of C
+  compilation on an empty compile cache, then one Python call per gradient.
+* ``nutpie``: ``pm.sample(nuts_sampler="nutpie")``; numba compilation.
+
+The NumPyro route is written out here rather than through ``pm.sample`` because
+PyMC's wrapper checks each chain's jittered start with an un-jitted JAX logp
+(one small XLA compile per operation: ~10 s on Hanoi). Here the start points
+come from PyMC's own initial-point functions (uniform jitter in the
+unconstrained space, as ``pm.sample`` does), are checked with the jitted
+potential, and the draws are mapped back to the constrained space with PyMC's
+own transforms.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import arviz as az
+import numpy as np
+import pymc as pm
+
+SAMPLERS = ("numpyro", "pymc", "nutpie")
+TARGET_ACCEPT = 0.9
+JITTER_TRIES = 10
+
+
+def sample(model: pm.Model, draws: int, *, tune: int, chains: int, seed: int, sampler: str = "numpyro",
+           progress: bool = False) -> az.InferenceData:
+    """``draws`` per chain of ``model``'s free variables (constrained values) and the sampler's statistics."""
+    if sampler not in SAMPLERS:
+        raise ValueError(f"unknown sampler {sampler!r}; one of {', '.join(SAMPLERS)}")
+    if sampler == "numpyro":
+        return _numpyro(model, draws, tune, chains, seed, progress)
+    with warnings.catch_warnings(), model:
+        warnings.simplefilter("ignore")
+        return pm.sample(draws=draws, tune=tune, chains=chains, cores=1, random_seed=seed, progressbar=progress,
+                         nuts_sampler=sampler, compute_convergence_checks=False, target_accept=TARGET_ACCEPT)
+
+
+def _cpu_devices(n: int) -> None:
+    """One XLA CPU device per chain, up to the cores there are, so that chains run side by side (set
+    before JAX starts its CPU backend; later calls change nothing)."""
+    import jax
+
+    try:
+        jax.config.update("jax_num_cpu_devices", max(1, min(n, os.cpu_count() or 1)))
+    except RuntimeError:  # the backend is already running: keep its devices
+        pass
+
+
+def _one_program(chain):
+    """NumPyro's chain method: every chain, one after the other, inside one compiled XLA program (its own
+    "sequential" method starts each chain with an un-jitted gradient, one XLA compile per operation)."""
+    import jax
+
+    return jax.jit(lambda args: jax.lax.map(chain, args))
+
+
+def _numpyro(model: pm.Model, draws: int, tune: int, chains: int, seed: int, progress: bool) -> az.InferenceData:
+    import jax
+    from numpyro.infer import MCMC, NUTS
+    from pymc.initial_point import make_initial_point_fn
+    from pymc.sampling.jax import get_jaxified_graph
+
+    _cpu_devices(chains)
+    parallel = jax.local_device_count() >= chains
+    values = model.value_vars
+    logp = get_jaxified_graph(inputs=values, outputs=[model.logp()])
+
+    def potential(x):
+        return -logp(*x)[0]
+
+    start = make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs), return_transformed=True)
+    check = jax.jit(potential)
+    rng = np.random.default_rng(seed)
+    points = []
+    for _ in range(chains):
+        for _ in range(JITTER_TRIES):
+            point = start(int(rng.integers(2**30)))
+            if np.isfinite(float(check([point[v.name] for v in values]))):
+                break
+        points.append([point[v.name] for v in values])
+    init = [np.stack(x) for x in zip(*points, strict=True)]
+
+    mcmc = MCMC(NUTS(potential_fn=potential, target_accept_prob=TARGET_ACCEPT), num_warmup=tune,
+                num_samples=draws, num_chains=chains, chain_method="parallel" if parallel else _one_program,
+                progress_bar=False)
+    fields = ("diverging", "num_steps", "accept_prob", "potential_energy")
+    mcmc.run(jax.random.PRNGKey(seed), init_params=init, extra_fields=fields)
+    raw = [np.asarray(x) for x in mcmc.get_samples(group_by_chain=True)]  # per value variable: (chains, draws, ...)
+
+    names = [rv.name for rv in model.free_RVs]
+    exprs = {v.name: v for v in model.unobserved_value_vars}
+    constrain = jax.jit(jax.vmap(get_jaxified_graph(inputs=values, outputs=[exprs[n] for n in names])))
+    out = constrain(*(x.reshape(chains * draws, *x.shape[2:]) for x in raw))
+    posterior = {n: np.asarray(y).reshape(chains, draws, *y.shape[1:]) for n, y in zip(names, out, strict=True)}
+    extra = {k: np.asarray(v) for k, v in mcmc.get_extra_fields(group_by_chain=True).items()}
+    stats = {"diverging": extra["diverging"].astype(bool), "n_steps": extra["num_steps"],
+             "tree_depth": np.log2(np.maximum(extra["num_steps"], 1)).astype(int) + 1,
+             "acceptance_rate": extra["accept_prob"], "lp": -extra["potential_energy"]}
+    dims = {n: [f"{n}_dim_{i}" for i in range(x.ndim - 2)] for n, x in posterior.items()}
+    return az.from_dict(posterior=posterior, sample_stats=stats, dims=dims,
+                        attrs={"inference_library": "numpyro", "tuning_steps": tune})
