@@ -43,8 +43,9 @@ PLAN = [  # the quick forward figures first; the samplers, the slow part, share 
     ("c", 0.04, {"draws": 2000}, {"draws": 500, "settings": 5}),
     ("d-small", 0.04, {"draws": 10_000}, {"draws": 2000}),
     ("d-big", 0.08, {"draws": 10_000}, {"draws": 2000}),
-    ("b-pymc", 0.38, {"draws": 1000, "tune": 1000}, {"draws": 200, "tune": 200}),
-    ("b-nutpie", 0.38, {"draws": 1000, "tune": 1000}, {"draws": 200, "tune": 200}),
+    ("b-numpyro", 0.16, {"draws": 1000, "tune": 1000}, {"draws": 200, "tune": 200}),
+    ("b-pymc", 0.30, {"draws": 1000, "tune": 1000}, {"draws": 200, "tune": 200}),
+    ("b-nutpie", 0.30, {"draws": 1000, "tune": 1000}, {"draws": 200, "tune": 200}),
 ]
 REPORT = ("e", None, {"draws": 1000}, {"draws": 200})  # as `make demo` runs it
 

@@ -23,6 +23,7 @@ own transforms.
 from __future__ import annotations
 
 import os
+import time
 import warnings
 
 import arviz as az
@@ -96,8 +97,10 @@ def _numpyro(model: pm.Model, draws: int, tune: int, chains: int, seed: int, pro
                 num_samples=draws, num_chains=chains, chain_method="parallel" if parallel else _one_program,
                 progress_bar=False)
     fields = ("diverging", "num_steps", "accept_prob", "potential_energy")
+    t = time.perf_counter()
     mcmc.run(jax.random.PRNGKey(seed), init_params=init, extra_fields=fields)
     raw = [np.asarray(x) for x in mcmc.get_samples(group_by_chain=True)]  # per value variable: (chains, draws, ...)
+    elapsed = time.perf_counter() - t  # XLA's compile of the chains happens inside run(): counted here
 
     names = [rv.name for rv in model.free_RVs]
     exprs = {v.name: v for v in model.unobserved_value_vars}
@@ -109,5 +112,6 @@ def _numpyro(model: pm.Model, draws: int, tune: int, chains: int, seed: int, pro
              "tree_depth": np.log2(np.maximum(extra["num_steps"], 1)).astype(int) + 1,
              "acceptance_rate": extra["accept_prob"], "lp": -extra["potential_energy"]}
     dims = {n: [f"{n}_dim_{i}" for i in range(x.ndim - 2)] for n, x in posterior.items()}
-    return az.from_dict(posterior=posterior, sample_stats=stats, dims=dims,
-                        attrs={"inference_library": "numpyro", "tuning_steps": tune})
+    idata = az.from_dict(posterior=posterior, sample_stats=stats, dims=dims)
+    idata.posterior.attrs.update(inference_library="numpyro", tuning_steps=tune, sampling_time=elapsed)
+    return idata

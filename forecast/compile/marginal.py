@@ -96,9 +96,9 @@ class Marginal:
 def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
     """The ancestral system ``nodes`` of ``r``'s evidence, binaries summed out (see module docstring).
 
-    Written over whole arrays (configurations K x rows M, a row per variable and combination of
-    the gates into it: M = sum of 2**k_v), with any leading batch shape, so that the graph, and its compile time, do not grow
-    with the model, and one graph serves the sampler and the per-draw recovery.
+    Written over whole arrays (configurations K x rows M, a row per variable and combination
+    of the gates into it: M = sum of 2**k_v), with any leading batch shape, so that the graph,
+    and its compile time, do not grow with the model, and one graph serves the sampler and the per-draw recovery.
     """
     order = [v for v in r.order if v in nodes]
     pos = {v: i for i, v in enumerate(order)}

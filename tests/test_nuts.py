@@ -1,0 +1,62 @@
+"""The NUTS backends (forecast.analyses.nuts) against a conjugate closed form.
+
+p ~ Beta(2, 3), 7 successes in 10 trials observed: the posterior is Beta(9, 6),
+mean 0.6, sd 0.1225. Each backend's posterior mean must lie within 4 Monte
+Carlo standard errors (ArviZ's ``mcse`` of the mean, from the chains' own
+autocorrelation) of 0.6, and its sd within 15% of the exact one.
+"""
+
+from __future__ import annotations
+
+import math
+
+import arviz as az
+import numpy as np
+import pymc as pm
+import pytest
+
+from forecast.analyses import nuts
+from forecast.analyses.posterior import health
+
+A, B, N, K = 2.0, 3.0, 10, 7
+MEAN = (A + K) / (A + B + N)
+SD = math.sqrt(MEAN * (1 - MEAN) / (A + B + N + 1))
+
+
+def conjugate() -> pm.Model:
+    with pm.Model() as m:
+        p = pm.Beta("p", A, B)
+        pm.Binomial("y", n=N, p=p, observed=K)
+    return m
+
+
+@pytest.mark.parametrize("sampler", ["numpyro", pytest.param("pymc", marks=pytest.mark.slow)])
+def test_backend_matches_the_conjugate_posterior(sampler):
+    idata = nuts.sample(conjugate(), 500, tune=500, chains=2, seed=3, sampler=sampler)
+    x = idata.posterior["p"].values
+    assert x.shape == (2, 500)
+    assert np.all((x > 0) & (x < 1))  # constrained values, not the log-odds NUTS moves in
+    se = float(az.mcse(idata, var_names=["p"])["p"])
+    assert abs(x.mean() - MEAN) < 4 * se, f"{sampler}: mean {x.mean():.4f}, exact {MEAN:.4f}, mcse {se:.4f}"
+    assert abs(x.std() / SD - 1) < 0.15, f"{sampler}: sd {x.std():.4f}, exact {SD:.4f}"
+    h = health(idata, sampler)
+    assert h["chains"] == 2 and h["draws"] == 500 and h["divergences"] == 0
+    assert h["r_hat_max"] < 1.05
+
+
+@pytest.mark.slow
+def test_numpyro_is_deterministic_and_its_chains_start_apart():
+    a = nuts.sample(conjugate(), 50, tune=50, chains=2, seed=11)
+    b = nuts.sample(conjugate(), 50, tune=50, chains=2, seed=11)
+    c = nuts.sample(conjugate(), 50, tune=50, chains=2, seed=12)
+    pa, pb, pc = (x.posterior["p"].values for x in (a, b, c))
+    np.testing.assert_array_equal(pa, pb)
+    assert not np.array_equal(pa, pc)
+    assert not np.array_equal(pa[0], pa[1])
+    assert a.posterior.attrs["sampling_time"] > 0
+    assert set(a.sample_stats) >= {"diverging", "lp", "tree_depth", "acceptance_rate"}
+
+
+def test_unknown_sampler_is_refused():
+    with pytest.raises(ValueError, match="unknown sampler"):
+        nuts.sample(conjugate(), 10, tune=10, chains=1, seed=0, sampler="gibbs")
