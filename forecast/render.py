@@ -53,7 +53,7 @@ def _simulate(session, label: str, fn):
 
 def diagnostics_lines(d: dict) -> list[str]:
     if d.get("method", "").startswith("MCMC"):
-        line = (f"{d['method']}: {d['chains']} chains x {d['draws']} draws, R-hat max {d['r_hat_max']:.3f}, "
+        line = (f"{d['method']}: {d['chains']} chains, {d['draws']} draws in all, R-hat max {d['r_hat_max']:.3f}, "
                 f"ESS bulk min {d['ess_bulk_min']:.0f}, tail min {d['ess_tail_min']:.0f}, "
                 f"divergences {d['divergences']}")
     else:
