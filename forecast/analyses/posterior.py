@@ -216,7 +216,8 @@ def health(idata: az.InferenceData | None, sampler: str) -> dict:
             f"effective sample size below {ESS_MIN} (bulk {d['ess_bulk_min']:.0f}, tail {d['ess_tail_min']:.0f})"
         )
     if div:
-        warn.append(f"{div} divergent transitions: the posterior is hard to explore; results may be biased")
+        warn.append(f"{div} divergent transition{'s' * (div != 1)}: the posterior is hard to explore; "
+                    "results may be biased")
     d["warnings"] = warn
     return d
 

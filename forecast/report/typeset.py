@@ -52,7 +52,8 @@ def plain_warnings(diag: dict) -> list[str]:
             out.append(f"The draws are strongly correlated: they are worth only about {ess:.0f} independent ones "
                        "(400 is the usual minimum), so intervals are rough.")
         if diag.get("divergences"):
-            out.append(f"The sampler hit {diag['divergences']} divergent transitions: part of the posterior may be "
+            n = diag["divergences"]
+            out.append(f"The sampler hit {n} divergent transition{'s' * (n != 1)}: part of the posterior may be "
                        "missed and the results may be biased.")
     k = diag.get("pareto_k")
     if k is not None and k > 0.7:
