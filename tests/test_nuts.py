@@ -60,3 +60,16 @@ def test_numpyro_is_deterministic_and_its_chains_start_apart():
 def test_unknown_sampler_is_refused():
     with pytest.raises(ValueError, match="unknown sampler"):
         nuts.sample(conjugate(), 10, tune=10, chains=1, seed=0, sampler="gibbs")
+
+
+@pytest.mark.slow
+def test_numpyro_with_fewer_devices_than_chains(monkeypatch):
+    """One CPU device for two chains: they run one after the other inside one XLA program."""
+    import jax
+
+    monkeypatch.setattr(jax, "local_device_count", lambda: 1)
+    idata = nuts.sample(conjugate(), 500, tune=500, chains=2, seed=5)
+    x = idata.posterior["p"].values
+    se = float(az.mcse(idata, var_names=["p"])["p"])
+    assert x.shape == (2, 500) and not np.array_equal(x[0], x[1])
+    assert abs(x.mean() - MEAN) < 4 * se, f"mean {x.mean():.4f}, exact {MEAN:.4f}, mcse {se:.4f}"

@@ -91,11 +91,11 @@ def logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def exact(kappa: float) -> dict[str, float]:
-    """P(L=1 | C=1), P(B=1 | C=1) and P(g=1 | C=1) by enumeration."""
+def exact(kappa: float, base_l: float = 0.35) -> dict[str, float]:
+    """P(L=1 | C=1), P(B=1 | C=1) and P(g=1 | C=1) by enumeration (``base_l``: the mean of L's Beta base)."""
     joint = {}
     for L, g, B in itertools.product((0, 1), repeat=3):
-        pl = 0.35 if L else 0.65
+        pl = base_l if L else 1 - base_l
         pg = kappa if g else 1 - kappa
         pb1 = sigmoid(logit(0.3) + 1.5 * g * L)
         pc1 = sigmoid(logit(0.4) + 2.0 * B)
@@ -141,3 +141,33 @@ def test_posterior_credence_and_reweighting(session):
     for v in "LB":
         assert abs(alt.mean(v) - want9[v]) <= tolerance(alt, v), (v, alt.mean(v), want9[v])
     assert abs(alt.credence_post["LB"] - want9["gate"]) < 0.02
+
+
+@pytest.mark.slow
+def test_a_base_rate_change_reweights_by_the_prior_alone(session, monkeypatch):
+    """A base rate enters only the prior density of the draws, not the binaries' joint: the weights
+    come from ``Posterior.prior_lp`` (no recovery call), equal the full recovery's, and the
+    reweighted forecast matches enumeration under the new base (Beta(7, 3): mean 0.7)."""
+    from dataclasses import replace
+
+    from forecast.compile import Numbers
+
+    base = session.run()
+    new_r = session.resolve(sets={"variables.L.base": {"dist": "Beta", "kwargs": {"alpha": 7.0, "beta": 3.0}}})
+    old, new = Numbers.of(base.resolved), Numbers.of(new_r)
+    post = base.posterior
+    calls, recover = [], post.recover
+    monkeypatch.setattr(post, "recover", lambda *a, **k: calls.append(a) or recover(*a, **k))
+    fast, logw = post.reweighted(old, new)
+    assert not calls  # the shortcut: no recovery
+    full, logw_full = replace(post, prior_lp=None).reweighted(old, new)
+    assert calls  # the full route does call it
+    np.testing.assert_allclose(logw, logw_full, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(fast.config_probs, full.config_probs, rtol=1e-9, atol=1e-12)
+    assert np.std(logw) > 0.1  # the change matters: the check can fail
+
+    alt = session.variant(base, new_r)
+    want = exact(0.5, base_l=0.7)
+    assert abs(want["L"] - exact(0.5)["L"]) > 0.05
+    for v in "LB":
+        assert abs(alt.mean(v) - want[v]) <= tolerance(alt, v), (v, alt.mean(v), want[v])

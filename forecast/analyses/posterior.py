@@ -60,6 +60,10 @@ class Posterior:
     numbers: Numbers | None = field(default=None, repr=False)  # the hyperparameters sampled under
     lp: np.ndarray | None = field(default=None, repr=False)  # (T,) log p(parameters, evidence) under ``numbers``
     hyper_keys: frozenset = frozenset()  # the hyperparameters (``Numbers.hyper_values`` keys) ``lp`` depends on
+    # the few of them the binaries' joint depends on (the claims' credences); the others (base rates, effect
+    # sizes, noise) only enter the prior density of the draws, ``prior_lp(numbers)`` (T,)
+    joint_keys: frozenset = frozenset()
+    prior_lp: Callable[[Numbers], np.ndarray] | None = field(default=None, repr=False)
 
     def event_prob(self, v: str) -> np.ndarray:
         """P(latent event v | parameters, evidence), per draw."""
@@ -84,6 +88,10 @@ class Posterior:
             # nothing the evidence's ancestral system depends on changed: same draws, same weights
             return replace(self, numbers=new), np.zeros(T)
         same = self.lp is not None and hv_old == base
+        if same and self.prior_lp is not None and all(hv_new.get(k) == base.get(k) for k in self.joint_keys):
+            # only the prior density of the draws changes: the binaries' joint, and what it gives, do not
+            logw = np.asarray(self.prior_lp(new) - self.prior_lp(old), dtype=float).reshape(T)
+            return replace(self, numbers=new, lp=self.lp + logw), logw
         lp_old = self.lp if same else self.recover(old)[0]
         lp_new, probs, gates, _ = self.recover(new)
         logw = np.asarray(lp_new - lp_old, dtype=float).reshape(T)
@@ -222,9 +230,10 @@ def health(idata: az.InferenceData | None, sampler: str) -> dict:
     return d
 
 
-def _recovery(mg: Marginal, draws: dict[str, np.ndarray], T: int) -> Callable[..., tuple]:
+def _recovery(mg: Marginal, draws: dict[str, np.ndarray], T: int) -> tuple[Callable[..., tuple], Callable]:
     """Compiled: ``T`` draws of the free variables (``draws``: name -> (T, n)) -> (log p(params, evidence),
-    config probs, gate probs, levels), all draws at once (the marginal's equations with a draw dimension)."""
+    config probs, gate probs, levels), all draws at once (the marginal's equations with a draw dimension);
+    and the same draws -> their log prior density alone (T,)."""
     m = mg.model
     batched = {n: pt.tensor(n, shape=x.shape, dtype=m[n].dtype) for n, x in draws.items()}
     joint, gates, levels = mg.terms(batched, (T,))
@@ -235,8 +244,11 @@ def _recovery(mg: Marginal, draws: dict[str, np.ndarray], T: int) -> Callable[..
     total = pm.math.logsumexp(joint, axis=-1) + prior  # joint: (T, K)
     probs = pt.special.softmax(joint, axis=-1)
     gates = (probs[..., None] * gates).sum(axis=-2)  # (T, C)
-    return pytensor.function([mask, *batched.values()], [total, probs, gates, levels], on_unused_input="ignore",
-                             mode=RECOVERY_MODE)
+    fn = pytensor.function([mask, *batched.values()], [total, probs, gates, levels], on_unused_input="ignore",
+                           mode=RECOVERY_MODE)
+    prior_fn = pytensor.function(list(batched.values()), prior * pt.ones(T), on_unused_input="ignore",
+                                 mode=RECOVERY_MODE)
+    return fn, prior_fn
 
 
 def sample_posterior(
@@ -266,7 +278,11 @@ def sample_posterior(
     else:  # every parameter fixed: the evidence is summed exactly, nothing to sample
         flat = {}
     T = draws
-    fn = _recovery(mg, {n: flat[n] for n in names}, T)
+    fn, prior_fn = _recovery(mg, {n: flat[n] for n in names}, T)
+
+    def prior_lp(nums: Numbers) -> np.ndarray:
+        set_hyper(mg.model, nums, mg.layout)
+        return np.asarray(prior_fn(*(flat[n] for n in names)), dtype=float)
 
     def recover(nums: Numbers, switch: tuple[str, float] | None = None, mask: np.ndarray | None = None) -> tuple:
         set_hyper(mg.model, nums, mg.layout)
@@ -292,4 +308,5 @@ def sample_posterior(
     states.update(dict(zip(mg.level_ids, levels, strict=True)))
     return Posterior(theta, states, idata, health(idata, sampler), mg.latent, mg.configs, probs, gates, recover,
                      tuple(o for o in r.evidence if o.variable in nodes), mg.switches, numbers, lp,
-                     frozenset(k for keys in mg.layout.hyper.values() for k in keys))
+                     frozenset(k for keys in mg.layout.hyper.values() for k in keys),
+                     frozenset(mg.layout.hyper.get("hp__credence", ())), prior_lp)
