@@ -1,8 +1,12 @@
 """Fit bands ("likely", "30-60%") to Beta priors with PreliZ ``maxent``, cached on disk.
 
-PreliZ takes seconds to import, so fitted bands are kept in a small JSON cache
-(``$FORECAST_CACHE`` or ``~/.cache/forecast``); a fit is deterministic, so the
-cache only saves time.
+PreliZ takes seconds to import and its first fit compiles, so fitted bands are
+kept in a small JSON cache (``$FORECAST_CACHE`` or ``~/.cache/forecast``); a fit
+is deterministic, so the cache only saves time. The package ships the fits of
+the ICD 203 bands and of every band the shipped models and prior sets use
+(``maxent_beta.json`` beside this file, looked up first), so that a first run
+on a new machine does not wait for PreliZ; ``python -m forecast.spec.fit``
+refits that table with PreliZ (``tests/test_check.py`` checks that it matches).
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any
+
+TABLE = Path(__file__).with_name("maxent_beta.json")
 
 
 def cache_dir() -> Path:
@@ -41,7 +47,7 @@ def fit_beta(lo: float, hi: float, mass: float) -> tuple[float, float]:
 def fit_bands(priors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Replace every ``{"band": [lo, hi], "mass": m}`` by a fitted Beta Prior dict."""
     path = cache_dir() / "maxent_beta.json"
-    cache = _load_cache(path)
+    shipped, cache = _load_cache(TABLE), _load_cache(path)
     out, changed = [], False
     for p in priors:
         if "band" not in p:
@@ -49,6 +55,8 @@ def fit_bands(priors: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         lo, hi = p["band"]
         key = _key(lo, hi, p["mass"])
+        if key in shipped:
+            cache.setdefault(key, shipped[key])
         if key not in cache:
             cache[key] = list(fit_beta(lo, hi, p["mass"]))
             changed = True
@@ -63,3 +71,20 @@ def fit_bands(priors: list[dict[str, Any]]) -> list[dict[str, Any]]:
         except OSError:
             pass  # a read-only home only costs time
     return out
+
+
+def refit_table(extra: list[str] = ()) -> dict[str, list[float]]:
+    """Refit every band of the shipped table (and ``extra`` keys "lo:hi:mass") with PreliZ and write it."""
+    keys = sorted(set(_load_cache(TABLE)) | set(extra))
+    table = {}
+    for k in keys:
+        lo, hi, mass = (float(x) for x in k.split(":"))
+        table[_key(lo, hi, mass)] = list(fit_beta(lo, hi, mass))
+    TABLE.write_text(json.dumps(table, indent=0, sort_keys=True) + "\n")
+    return table
+
+
+if __name__ == "__main__":  # python -m forecast.spec.fit [lo:hi:mass ...]
+    import sys
+
+    print(f"{len(refit_table(sys.argv[1:]))} bands written to {TABLE}")
