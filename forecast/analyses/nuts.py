@@ -5,8 +5,10 @@ evidence). They differ in how that graph is compiled:
 
 * ``numpyro``: the graph goes to JAX (``pymc.sampling.jax.get_jaxified_graph``)
   and NumPyro's NUTS runs the whole chain inside one XLA program. XLA compiles
-  the Hanoi model in seconds and needs no C compiler, so a cold start costs
-  about what a warm one does (see the README's performance section).
+  the Hanoi model in seconds and needs no C compiler; the compiled program is
+  kept in ``$FORECAST_CACHE/jax`` (default ``~/.cache/forecast/jax``), so the
+  next process sampling the same model skips even that (see the README's
+  performance section).
 * ``pymc``: ``pm.sample``; PyTensor's C backend, a minute or more of C
   compilation on an empty compile cache, then one Python call per gradient.
 * ``nutpie``: ``pm.sample(nuts_sampler="nutpie")``; numba compilation.
@@ -48,15 +50,20 @@ def sample(model: pm.Model, draws: int, *, tune: int, chains: int, seed: int, sa
                          nuts_sampler=sampler, compute_convergence_checks=False, target_accept=TARGET_ACCEPT)
 
 
-def _cpu_devices(n: int) -> None:
-    """One XLA CPU device per chain, up to the cores there are, so that chains run side by side (set
-    before JAX starts its CPU backend; later calls change nothing)."""
+def _configure_jax(chains: int) -> None:
+    """Before JAX starts its CPU backend: one XLA CPU device per chain, up to the cores there are, so
+    that chains run side by side; and XLA's compiled programs kept on disk (``$FORECAST_CACHE/jax``),
+    so that a later process with the same model skips the compile. Later calls change nothing."""
     import jax
 
+    from forecast.spec.fit import cache_dir
+
     try:
-        jax.config.update("jax_num_cpu_devices", max(1, min(n, os.cpu_count() or 1)))
+        jax.config.update("jax_num_cpu_devices", max(1, min(chains, os.cpu_count() or 1)))
     except RuntimeError:  # the backend is already running: keep its devices
         pass
+    if jax.config.jax_compilation_cache_dir is None:
+        jax.config.update("jax_compilation_cache_dir", str(cache_dir() / "jax"))
 
 
 def _one_program(chain):
@@ -73,7 +80,7 @@ def _numpyro(model: pm.Model, draws: int, tune: int, chains: int, seed: int, pro
     from pymc.initial_point import make_initial_point_fn
     from pymc.sampling.jax import get_jaxified_graph
 
-    _cpu_devices(chains)
+    _configure_jax(chains)
     parallel = jax.local_device_count() >= chains
     values = model.value_vars
     logp = get_jaxified_graph(inputs=values, outputs=[model.logp()])
