@@ -129,6 +129,8 @@ def fig_b(models: Path, sampler: str, draws: int = 1000, tune: int = 1000, chain
     from forecast.analyses.session import Session
     from forecast.compile import Numbers
 
+    if sampler == "numpyro":  # an empty XLA program cache: its compile is always measured (see --compiledir for C)
+        os.environ["FORECAST_CACHE"] = tempfile.mkdtemp(prefix="bench-b-")
     s = Session(model_path(models, SMALL), draws=draws, seed=SEED, sampler=sampler, chains=chains, tune=tune)
     r = s.resolve(observe=OBSERVE)
     numbers = Numbers.of(r)

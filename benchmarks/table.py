@@ -98,6 +98,9 @@ def rows_d(small: dict | None, big: dict | None) -> list[Row]:
     ]
 
 
+REPORT_COLD_S = 60.0  # issue 4: the Hanoi report with cold caches on this 2-core machine
+
+
 def rows_e(r: dict | None) -> list[Row]:
     if r is None:
         return []
@@ -105,7 +108,7 @@ def rows_e(r: dict | None) -> list[Row]:
     if why or "skipped" in r:
         return [Row("(e) forecast report, Hanoi", why or f"skipped ({r['skipped']})", "reported", INFO)]
     return [Row("(e) forecast report, Hanoi", f"cold caches {r['cold_s']:.0f} s, warm {r['warm_s']:.0f} s",
-                "reported", INFO)]
+                f"< {REPORT_COLD_S:.0f} s cold", _ok(r["cold_s"] < REPORT_COLD_S))]
 
 
 def rows_for(results: dict[str, dict]) -> list[Row]:
