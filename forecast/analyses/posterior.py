@@ -60,8 +60,9 @@ class Posterior:
     numbers: Numbers | None = field(default=None, repr=False)  # the hyperparameters sampled under
     lp: np.ndarray | None = field(default=None, repr=False)  # (T,) log p(parameters, evidence) under ``numbers``
     hyper_keys: frozenset = frozenset()  # the hyperparameters (``Numbers.hyper_values`` keys) ``lp`` depends on
-    # the few of them the binaries' joint depends on (the claims' credences); the others (base rates, effect
-    # sizes, noise) only enter the prior density of the draws, ``prior_lp(numbers)`` (T,)
+    # the few of them the binaries' joint depends on (the claims' credences, and fixed values: a DiracDelta's c
+    # is the parameter itself); the others (the parameters of random base rates, effect sizes and noise)
+    # only enter the prior density of the draws, ``prior_lp(numbers)`` (T,)
     joint_keys: frozenset = frozenset()
     prior_lp: Callable[[Numbers], np.ndarray] | None = field(default=None, repr=False)
 
@@ -309,4 +310,5 @@ def sample_posterior(
     return Posterior(theta, states, idata, health(idata, sampler), mg.latent, mg.configs, probs, gates, recover,
                      tuple(o for o in r.evidence if o.variable in nodes), mg.switches, numbers, lp,
                      frozenset(k for keys in mg.layout.hyper.values() for k in keys),
-                     frozenset(mg.layout.hyper.get("hp__credence", ())), prior_lp)
+                     frozenset(k for name, keys in mg.layout.hyper.items()  # credences and fixed values
+                               if name == "hp__credence" or "__DiracDelta__" in name for k in keys), prior_lp)
