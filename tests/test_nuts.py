@@ -73,3 +73,14 @@ def test_numpyro_with_fewer_devices_than_chains(monkeypatch):
     se = float(az.mcse(idata, var_names=["p"])["p"])
     assert x.shape == (2, 500) and not np.array_equal(x[0], x[1])
     assert abs(x.mean() - MEAN) < 4 * se, f"mean {x.mean():.4f}, exact {MEAN:.4f}, mcse {se:.4f}"
+
+
+@pytest.mark.slow
+def test_numpyro_names_a_start_with_no_finite_density():
+    from pymc.exceptions import SamplingError
+
+    with pm.Model() as m:
+        x = pm.Normal("x")
+        pm.Potential("impossible", pm.math.switch(x > 100, 0.0, -np.inf))
+    with pytest.raises(SamplingError, match="impossible|Initial evaluation"):
+        nuts.sample(m, 10, tune=10, chains=2, seed=0)

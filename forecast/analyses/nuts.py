@@ -39,7 +39,11 @@ JITTER_TRIES = 10
 
 def sample(model: pm.Model, draws: int, *, tune: int, chains: int, seed: int, sampler: str = "numpyro",
            progress: bool = False) -> az.InferenceData:
-    """``draws`` per chain of ``model``'s free variables (constrained values) and the sampler's statistics."""
+    """``draws`` per chain of ``model``'s free variables (constrained values) and the sampler's statistics.
+
+    ``progress`` shows PyMC's or nutpie's progress bar; NumPyro's chains run inside one XLA program
+    with no per-draw progress (the caller shows the step).
+    """
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; one of {', '.join(SAMPLERS)}")
     if sampler == "numpyro":
@@ -97,6 +101,8 @@ def _numpyro(model: pm.Model, draws: int, tune: int, chains: int, seed: int, pro
             point = start(int(rng.integers(2**30)))
             if np.isfinite(float(check([point[v.name] for v in values]))):
                 break
+        else:  # as pm.sample does: name the variables whose log density is not finite
+            model.check_start_vals(point)
         points.append([point[v.name] for v in values])
     init = [np.stack(x) for x in zip(*points, strict=True)]
 

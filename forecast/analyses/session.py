@@ -45,7 +45,7 @@ from forecast.spec.errors import Problem, SpecError
 from forecast.spec.resolve import Resolved
 
 log = logging.getLogger(__name__)
-PACKAGES = ("forecast", "pymc", "pytensor", "pymc-extras", "arviz", "numpy", "preliz", "nutpie")
+PACKAGES = ("forecast", "pymc", "pytensor", "pymc-extras", "arviz", "numpy", "preliz", "jax", "numpyro", "nutpie")
 
 
 def sha256(path: str | Path) -> str:
