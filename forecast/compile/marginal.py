@@ -124,25 +124,24 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
     C, Cg = len(claims), len(gated)
     cause = np.array([pos[r.claims[c].cause] for c in claims], dtype=int)
     sign = np.array([r.claims[c].sign for c in claims])
-    row_node, on_rows = [], []  # per row: its node's position; the gated claims on in it
+    gidx = {c: j for j, c in enumerate(gated)}
+    row_node, row_gates = [], []  # per row: its node's position; (gated claim, on?) for the gates into it
     for n in nodes_by_col:
         mine = [c for c in gated if pos[r.claims[c].effect] == n]
         if len(mine) > MAX_GATES:
             raise ValueError(f"{len(mine)} uncertain claims into {order[n]}; at most {MAX_GATES}")
         for g in _table(len(mine)):
             row_node.append(n)
-            on_rows.append({c for c, x in zip(mine, g) if x})
+            row_gates.append(list(zip(mine, g)))
     M = len(row_node)
     row_node = np.array(row_node, dtype=int)
     col_of = {int(n): j for j, n in enumerate(nodes_by_col)}
     row_col = np.array([col_of[int(n)] for n in row_node], dtype=int)  # row -> its node's column
-    gidx = {c: j for j, c in enumerate(gated)}
     on = np.zeros((M, Cg))  # row m has gate c on
     off = np.zeros((M, Cg))  # row m belongs to c's effect, with gate c off
-    for m, (n, now) in enumerate(zip(row_node, on_rows)):
-        for c in gated:
-            if pos[r.claims[c].effect] == n:
-                (on if c in now else off)[m, gidx[c]] = 1.0
+    for m, gates in enumerate(row_gates):
+        for c, x in gates:
+            (on if x else off)[m, gidx[c]] = 1.0
     # claim -> row: an always-on claim pushes every row of its effect, a gated one the rows where it is on
     push_rows = np.zeros((C, M))
     for i, c in enumerate(claims):
