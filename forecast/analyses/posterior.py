@@ -29,6 +29,7 @@ import pymc as pm
 import pytensor
 import pytensor.tensor as pt
 from pytensor.compile.mode import Mode
+from pytensor.graph.traversal import graph_inputs
 from scipy.stats import norm
 
 from forecast.analyses import nuts
@@ -231,13 +232,16 @@ def health(idata: az.InferenceData | None, sampler: str) -> dict:
     return d
 
 
-def _recovery(mg: Marginal, draws: dict[str, np.ndarray], T: int) -> tuple[Callable[..., tuple], Callable]:
+def _recovery(mg: Marginal, draws: dict[str, np.ndarray], T: int) -> tuple[Callable[..., tuple], Callable, frozenset]:
     """Compiled: ``T`` draws of the free variables (``draws``: name -> (T, n)) -> (log p(params, evidence),
     config probs, gate probs, levels), all draws at once (the marginal's equations with a draw dimension);
-    and the same draws -> their log prior density alone (T,)."""
+    the same draws -> their log prior density alone (T,); and the hyperparameter keys the joint of the
+    binaries reads at fixed draws (read off its graph: credences, fixed values)."""
     m = mg.model
     batched = {n: pt.tensor(n, shape=x.shape, dtype=m[n].dtype) for n, x in draws.items()}
     joint, gates, levels = mg.terms(batched, (T,))
+    read = {v.name for v in graph_inputs([joint, gates, levels])}
+    joint_keys = frozenset(k for name, keys in mg.layout.hyper.items() if name in read for k in keys)
     mask = pt.vector("mask", shape=(len(mg.configs),))  # log weights of the configurations (0: all allowed)
     joint = joint + mask
     prior = sum((pm.logp(m[n], x).sum(axis=-1) for n, x in batched.items() if n in mg.layout.vectors),
@@ -249,7 +253,7 @@ def _recovery(mg: Marginal, draws: dict[str, np.ndarray], T: int) -> tuple[Calla
                            mode=RECOVERY_MODE)
     prior_fn = pytensor.function(list(batched.values()), prior * pt.ones(T), on_unused_input="ignore",
                                  mode=RECOVERY_MODE)
-    return fn, prior_fn
+    return fn, prior_fn, joint_keys
 
 
 def sample_posterior(
@@ -279,7 +283,7 @@ def sample_posterior(
     else:  # every parameter fixed: the evidence is summed exactly, nothing to sample
         flat = {}
     T = draws
-    fn, prior_fn = _recovery(mg, {n: flat[n] for n in names}, T)
+    fn, prior_fn, joint_keys = _recovery(mg, {n: flat[n] for n in names}, T)
 
     def prior_lp(nums: Numbers) -> np.ndarray:
         set_hyper(mg.model, nums, mg.layout)
@@ -309,6 +313,4 @@ def sample_posterior(
     states.update(dict(zip(mg.level_ids, levels, strict=True)))
     return Posterior(theta, states, idata, health(idata, sampler), mg.latent, mg.configs, probs, gates, recover,
                      tuple(o for o in r.evidence if o.variable in nodes), mg.switches, numbers, lp,
-                     frozenset(k for keys in mg.layout.hyper.values() for k in keys),
-                     frozenset(k for name, keys in mg.layout.hyper.items()  # credences and fixed values
-                               if name == "hp__credence" or "__DiracDelta__" in name for k in keys), prior_lp)
+                     frozenset(k for keys in mg.layout.hyper.values() for k in keys), joint_keys, prior_lp)
