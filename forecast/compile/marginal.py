@@ -121,37 +121,36 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
     ev, ix = np.flatnonzero(is_event), np.flatnonzero(~is_event)  # node positions of events, of indices
     nodes_by_col = [*ev, *ix]  # the columns of ``lp``: events, then indices
     # One row per (node, combination of the gates into it): 2**k_v rows for a node with k_v gated claims.
-    C, Cg = len(claims), len(gated)
+    Cg = len(gated)
     cause = np.array([pos[r.claims[c].cause] for c in claims], dtype=int)
     sign = np.array([r.claims[c].sign for c in claims])
     gidx = {c: j for j, c in enumerate(gated)}
-    row_node, row_gates = [], []  # per row: its node's position; (gated claim, on?) for the gates into it
-    for n in nodes_by_col:
+    row_node, row_col, row_gates = [], [], []  # per row: its node's position and column; (gated claim, on?)
+    for j, n in enumerate(nodes_by_col):
         mine = [c for c in gated if pos[r.claims[c].effect] == n]
         if len(mine) > MAX_GATES:
             raise ValueError(f"{len(mine)} uncertain claims into {order[n]}; at most {MAX_GATES}")
         for g in _table(len(mine)):
             row_node.append(n)
+            row_col.append(j)
             row_gates.append(list(zip(mine, g)))
     M = len(row_node)
-    row_node = np.array(row_node, dtype=int)
-    col_of = {int(n): j for j, n in enumerate(nodes_by_col)}
-    row_col = np.array([col_of[int(n)] for n in row_node], dtype=int)  # row -> its node's column
+    row_node, row_col = np.array(row_node, dtype=int), np.array(row_col, dtype=int)
     on = np.zeros((M, Cg))  # row m has gate c on
     off = np.zeros((M, Cg))  # row m belongs to c's effect, with gate c off
     for m, gates in enumerate(row_gates):
         for c, x in gates:
             (on if x else off)[m, gidx[c]] = 1.0
     # claim -> row: an always-on claim pushes every row of its effect, a gated one the rows where it is on
-    push_rows = np.zeros((C, M))
+    effect_of = np.array([pos[r.claims[c].effect] for c in claims], dtype=int)
+    push_rows = (effect_of[:, None] == row_node[None, :]).astype(float)
     for i, c in enumerate(claims):
-        rows = row_node == pos[r.claims[c].effect]
-        push_rows[i] = on[:, gidx[c]] if c in gidx else rows
-    width = int(np.bincount(row_col).max()) if M else 1
-    table = np.full((N, width), M)  # node column -> its rows, padded with M (a row of -huge)
-    for j in range(N):
-        mine = np.flatnonzero(row_col == j)
-        table[j, : len(mine)] = mine
+        if c in gidx:
+            push_rows[i] = on[:, gidx[c]]
+    counts = np.bincount(row_col, minlength=N)  # rows of each node column, contiguous
+    table = np.full((N, int(counts.max()) if M else 1), M)  # node column -> its rows, padded with M (-huge)
+    for j, start in enumerate(np.cumsum(counts) - counts):
+        table[j, : counts[j]] = np.arange(start, start + counts[j])
     Me = int(np.sum(is_event[row_node])) if M else 0  # event rows first, then index rows
     pinned = [v for v in index if v in measured]  # the measurement pins the level: sampled directly
     free = [v for v in index if v not in measured]  # non-centred about the base rate: no funnel
