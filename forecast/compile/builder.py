@@ -62,10 +62,6 @@ from forecast.spec.fit import fit_bands
 from forecast.spec.resolve import Resolved
 
 
-def state_name(v: str) -> str:
-    return v
-
-
 @dataclass(frozen=True)
 class Numbers:
     """Every prior of a resolved model with bands fitted: Prior dicts and credences."""
@@ -185,7 +181,7 @@ def build(r: Resolved, numbers: Numbers, *, draws: int, reps: int) -> Built:
                     x = pt.where(pt.lt(u[j], p), 1.0, 0.0)
                 else:  # x = sigmoid(eta + tau z): logit-normal
                     x = pm.math.sigmoid(eta + tau[:, index.index(v), None] * z[j])
-                states[v] = pm.Deterministic(state_name(v), x, dims=("world", "rep"))
+                states[v] = pm.Deterministic(v, x, dims=("world", "rep"))
         out.states = order
     return out
 
