@@ -6,7 +6,7 @@ is deterministic, so the cache only saves time. The package ships the fits of
 the ICD 203 bands and of every band the shipped models and prior sets use
 (``maxent_beta.json`` beside this file, looked up first), so that a first run
 on a new machine does not wait for PreliZ; ``python -m forecast.spec.fit``
-refits that table with PreliZ (``tests/test_check.py`` checks that it matches).
+refits that table with PreliZ (``tests/test_fit.py`` checks that it matches).
 """
 
 from __future__ import annotations
@@ -55,12 +55,10 @@ def fit_bands(priors: list[dict[str, Any]]) -> list[dict[str, Any]]:
             continue
         lo, hi = p["band"]
         key = _key(lo, hi, p["mass"])
-        if key in shipped:
-            cache.setdefault(key, shipped[key])
-        if key not in cache:
+        if key not in shipped and key not in cache:
             cache[key] = list(fit_beta(lo, hi, p["mass"]))
             changed = True
-        a, b = cache[key]
+        a, b = shipped.get(key) or cache[key]
         out.append({"dist": "Beta", "kwargs": {"alpha": a, "beta": b}})
     if changed:
         try:
