@@ -385,7 +385,7 @@ def test_reweighting_skips_the_recovery_when_nothing_upstream_of_the_evidence_ch
     assert not calls and np.all(logw == 0.0)
     inside = Numbers.of(s.resolve(sets={"variables.A.base": "0.7"}, observe={"A": 1.0}))
     _, logw = spy.reweighted(old, inside)
-    assert calls and np.ptp(logw) == 0.0 and logw[0] != 0.0  # fixed parameters: the same weight in every draw
+    assert calls and np.ptp(logw) < 1e-9 and abs(logw[0]) > 1e-3  # fixed parameters: the same weight in every draw
 
 
 LIKELIHOOD_CASES = [  # (model, evidence added to the file's, a further observation outside its ancestral set, queries)
