@@ -46,6 +46,23 @@ def check(model: str | Path, priors: str | Path | None = None, sources: str | Pa
                 resolve(parsed, prior_set, sources_dir=sources, broken=broken)
             except SpecError as err:
                 problems += err.problems
+            else:
+                problems += _scenario_limits(parsed, prior_set)
     counts = parsed.counts() if parsed is not None else {}
     errors = list(dict.fromkeys(str(p) for p in problems))
     return CheckReport(not errors, errors, counts)
+
+
+def _scenario_limits(parsed, prior_set) -> list[Problem]:
+    """The exact engine's limits (forecast.spec.limits) under each scenario's further observations:
+    ``forecast run --scenario`` / ``whatif`` resolve them the same way."""
+    out = []
+    for sc in parsed.scenarios:
+        if not sc.observe or sc.priors or sc.set:  # another prior set: resolved (and checked) when run
+            continue
+        try:
+            resolve(parsed, prior_set, observe=dict(sc.observe))
+        except SpecError as err:
+            out += [Problem(p.file, f"scenarios.{sc.id}", f"with its observations, {p.entry}: {p.message}")
+                    for p in err.problems]
+    return out

@@ -208,3 +208,126 @@ def test_check_imports_no_pymc():
     r = subprocess.run([sys.executable, "-c", code, str(REL / "wrong_field.toml")], cwd=ROOT,
                        capture_output=True, text=True, timeout=60)
     assert r.stdout.strip() == "[]", r.stdout + r.stderr
+
+
+# The exact engine's limits (forecast.spec.limits): a model over them is refused by every command
+# with exit 2 (resolve() raises SpecError), not by a traceback halfway through `forecast run`.
+
+def over_limit_model(tmp_path: Path, events: int = 0, gates: int = 0, name: str = "limits.toml",
+                     scenario_events: int = 0) -> Path:
+    """base_valid.toml plus ``events`` events with a certain claim (credence 1) into ``strike``
+    (observed: base_valid has 1 latent event, ``talks``, upstream of it) and ``gates`` index
+    variables with an uncertain claim (credence 0.5) into ``strike`` (which already has one, c1).
+    ``scenario_events`` events with certain claims into ``unrest`` (not upstream of the evidence),
+    and a scenario ``watch`` observing ``unrest``."""
+    text = [(MALFORMED / "base_valid.toml").read_text(encoding="utf-8")]
+
+    def add(vid: str, kind: str, effect: str, credence: float) -> None:
+        text.append(f'\n[[variables]]\nid = "{vid}"\nlabel = "Added {vid}"\nkind = "{kind}"\nbase = "30-60%"\n')
+        text.append(f'\n[[claims]]\nid = "c_{vid}"\ncause = "{vid}"\neffect = "{effect}"\ndirection = "raises"\n'
+                    f'strength = "weak"\ncredence = {credence}\nsource = "report"\nlocator = "4-5"\n'
+                    'paraphrase = "Added for the limit tests."\n')
+
+    for i in range(events):
+        add(f"x{i:02d}", "event", "strike", 1.0)
+    for i in range(gates):
+        add(f"g{i:02d}", "index", "strike", 0.5)
+    for i in range(scenario_events):
+        add(f"s{i:02d}", "event", "unrest", 1.0)
+    if scenario_events:
+        text.append('\n[[scenarios]]\nid = "watch"\nlabel = "Protests seen"\nobserve = { unrest = true }\n')
+    path = tmp_path / name
+    path.write_text("".join(text), encoding="utf-8")
+    return path
+
+
+def check_errors(path: Path, capsys) -> tuple[int, list[str]]:
+    code = main(["check", str(path)])
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error: ")]
+    return code, lines
+
+
+def test_limits_are_spec_constants():
+    from forecast.compile import marginal
+    from forecast.spec import limits
+
+    assert (limits.MAX_LATENT, limits.MAX_GATES) == (12, 10)
+    assert marginal.MAX_LATENT is limits.MAX_LATENT and marginal.MAX_GATES is limits.MAX_GATES
+
+
+def test_too_many_latent_events(tmp_path, capsys):
+    path = over_limit_model(tmp_path, events=12)  # talks + 12 = 13 unobserved events upstream of strike
+    code, errors = check_errors(path, capsys)
+    assert code == 2
+    assert len(errors) == 1, errors
+    e = errors[0]
+    assert f"{path}: evidence: 13 unobserved events upstream of the evidence (" in e
+    assert "talks" in e and "x00" in e and "…" in e
+    assert "the exact engine sums out at most 12" in e
+    rep = check(path)
+    assert not rep.ok and rep.errors == [e.removeprefix("error: ")]
+
+
+def test_too_many_uncertain_claims(tmp_path, capsys):
+    path = over_limit_model(tmp_path, gates=10)  # c1 + 10 = 11 uncertain claims into strike
+    code, errors = check_errors(path, capsys)
+    assert code == 2
+    assert len(errors) == 1, errors
+    e = errors[0]
+    assert f"{path}: variables.strike: 11 uncertain claims into it (c1, c_g00," in e
+    assert "at most 10" in e
+
+
+def test_both_limits_reported_at_once(tmp_path, capsys):
+    code, errors = check_errors(over_limit_model(tmp_path, events=12, gates=10), capsys)
+    assert code == 2
+    assert len(errors) == 2 and "evidence: 13 unobserved" in errors[0] and "variables.strike: 11" in errors[1]
+
+
+def test_exactly_at_the_limits_passes(tmp_path, capsys):
+    from forecast.spec import load_model, load_prior_set, resolve
+    from forecast.spec.limits import gated_claims, latent_events
+
+    path = over_limit_model(tmp_path, events=11, gates=9)
+    code, errors = check_errors(path, capsys)
+    assert code == 0 and errors == []
+    r = resolve(load_model(path), load_prior_set(None))
+    assert len(latent_events(r)) == 12 and len(gated_claims(r, "strike")) == 10
+
+
+def test_limits_only_upstream_of_the_evidence(tmp_path, capsys):
+    """Events and uncertain claims off the evidence's ancestral set are simulated forward: no limit."""
+    path = over_limit_model(tmp_path, scenario_events=13)
+    text = path.read_text(encoding="utf-8").split("\n[[scenarios]]\nid = \"watch\"")[0]
+    path.write_text(text, encoding="utf-8")
+    code, errors = check_errors(path, capsys)
+    assert code == 0 and errors == []
+
+
+def test_scenario_observation_over_the_limit(tmp_path, capsys):
+    """A scenario that observes a variable with many unobserved events upstream: check says so."""
+    code, errors = check_errors(over_limit_model(tmp_path, scenario_events=12), capsys)
+    assert code == 2
+    assert len(errors) == 1, errors
+    assert "scenarios.watch: with its observations, evidence: 13 unobserved events" in errors[0]
+    assert "at most 12" in errors[0]
+
+
+def test_run_over_the_limit_exits_2_without_traceback(tmp_path):
+    """`forecast run` refuses the same models as check, with the same message (exit 2, no traceback)."""
+    paths = [over_limit_model(tmp_path, events=12, name="latent.toml"),
+             over_limit_model(tmp_path, gates=10, name="gates.toml")]
+    env = {**os.environ, "FORECAST_CACHE": str(tmp_path / "cache"), "PYTHONDONTWRITEBYTECODE": "1",
+           "COLUMNS": "200"}
+
+    def run(path: Path) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "forecast", "run", str(path), "--draws", "50"], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=300)
+
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(run, paths))
+    for r, what in zip(results, ["evidence: 13 unobserved events upstream of the evidence",
+                                 "variables.strike: 11 uncertain claims into it"], strict=True):
+        assert r.returncode == 2, r.stdout + r.stderr
+        assert "Traceback" not in r.stderr, r.stderr
+        assert what in r.stderr and "the exact engine sums out at most" in r.stderr, r.stderr

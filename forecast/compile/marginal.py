@@ -56,10 +56,9 @@ import pytensor.tensor as pt
 
 from forecast.compile.builder import Numbers
 from forecast.compile.vectors import Layout, hyper_vector, vector_prior
+from forecast.spec.limits import MAX_GATES, MAX_LATENT  # also checked up front, by resolve()
 from forecast.spec.resolve import Resolved
 
-MAX_LATENT = 12  # 4096 joint configurations of the latent events
-MAX_GATES = 10  # gated claims into one variable (2**10 local combinations)
 HUGE_NEG = -1e300  # log density of the padding rows (finite: no inf in gradients)
 
 

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from forecast.spec import limits
 from forecast.spec.checks import check_model, topological_order
 from forecast.spec.errors import Problem, SpecError, did_you_mean
 from forecast.spec.priorsets import PriorSet, apply_sets, validate_entry
@@ -229,7 +230,11 @@ def resolve(
         raise SpecError(problems)
     order, _ = topological_order(var_ids, [(c.cause, c.effect) for c in model.claims])
     evidence = _observations(model, priors, observe or {})
-    return Resolved(model, priors, tuple(order), variables, claims, evidence)
+    resolved = Resolved(model, priors, tuple(order), variables, claims, evidence)
+    over = limits.problems(resolved)  # what the exact engine cannot sum out: exit 2 now, not a traceback mid-run
+    if over:
+        raise SpecError(over)
+    return resolved
 
 
 def _observations(model: ScenarioModel, priors: PriorSet, extra: dict[str, float]) -> tuple[RObservation, ...]:
