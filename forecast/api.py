@@ -1,4 +1,4 @@
-"""The command line as Python functions, for notebooks: the same arguments, plain-data results."""
+"""The command line as Python functions, for notebooks: the same arguments and defaults, plain-data results."""
 
 from __future__ import annotations
 
@@ -9,14 +9,17 @@ from forecast.analyses.store import load as load_result
 from forecast.analyses.store import save
 from forecast.analyses.summary import compare, summarize
 from forecast.check import check
+from forecast.spec.defaults import DEFAULTS
 
 
 def run(model: str | Path, priors: str | Path | None = None, *, sets: dict | None = None,
         observe: dict | None = None, do: dict | None = None, sources: str | Path | None = None,
-        draws: int = 2000, seed: int = 0, sampler: str = "pymc", out: str | Path | None = None) -> dict:
+        draws: int = DEFAULTS["draws"], seed: int = DEFAULTS["seed"], sampler: str = DEFAULTS["sampler"],
+        tune: int = DEFAULTS["tune"], out: str | Path | None = None) -> dict:
     """``forecast run``: the ``--json`` document (variables, questions, claims, diagnostics, manifest)."""
-    s = Session(model, priors, sets, sources, draws=draws, seed=seed, sampler=sampler)
+    s = Session(model, priors, sets, sources, draws=draws, seed=seed, sampler=sampler, tune=tune)
     result = s.run(s.resolve(observe=observe) if observe else s.baseline, do=do)
+    result.manifest.update(observe=dict(observe or {}), do=dict(do or {}))
     summary = summarize(result)
     if out:
         save(result, out, summary)
@@ -25,13 +28,19 @@ def run(model: str | Path, priors: str | Path | None = None, *, sets: dict | Non
 
 def whatif(model: str | Path, priors: str | Path | None = None, *, scenario: str | None = None,
            do: dict | None = None, sets: dict | None = None, alt_priors: str | Path | None = None,
-           observe: dict | None = None, sources: str | Path | None = None, draws: int = 2000, seed: int = 0,
-           sampler: str = "pymc") -> dict:
-    """``forecast whatif``: baseline beside the what-if, paired-draw differences sorted by size."""
-    s = Session(model, priors, None, sources, draws=draws, seed=seed, sampler=sampler)
-    base = s.run()
+           observe: dict | None = None, sources: str | Path | None = None, draws: int = DEFAULTS["draws"],
+           seed: int = DEFAULTS["seed"], sampler: str = DEFAULTS["sampler"], tune: int = DEFAULTS["tune"]) -> dict:
+    """``forecast whatif``: the baseline (prior set ``priors``, default the model's baseline) beside the what-if
+    (``alt_priors``, ``sets``, ``scenario``, ``do``, ``observe``), largest change first."""
+    s = Session(model, priors, None, sources, draws=draws, seed=seed, sampler=sampler, tune=tune)
+    base_name = s.prior_set_name(s.priors_path)
+    alt_name = s.prior_set_name(s.locate(alt_priors)) if alt_priors else base_name
     r, sdo, label = s.whatif_resolved(scenario, sets, alt_priors, observe)
-    return compare(base, s.variant(base, r, {**sdo, **(do or {})}), label)
+    base = s.run()
+    alt = s.variant(base, r, {**sdo, **(do or {})})
+    alt.manifest.update(baseline_priors=base_name, priors=alt_name, scenario=scenario, sets=dict(sets or {}),
+                        observe=dict(observe or {}), do={**sdo, **(do or {})})
+    return compare(base, alt, label, sides=(base_name, alt_name + (" with --set" if sets else "")))
 
 
 __all__ = ["Session", "check", "load_result", "run", "whatif"]

@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 
+from forecast.spec.defaults import DEFAULTS
 from forecast.spec.errors import Problem, SpecError
 from forecast.spec.priorsets import parse_value
 
@@ -47,12 +48,16 @@ def _common(p: argparse.ArgumentParser, priors_help: str = "prior set (path or n
                    help="override a prior, e.g. claims.c1.credence=0.3")
 
 
+DRAWS, SEED, SAMPLER, TUNE = (DEFAULTS[k] for k in ("draws", "seed", "sampler", "tune"))  # the API's too
+
+
 def _sampling(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--draws", type=int, default=2000, help="parameter draws (default 2000)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--sampler", choices=["numpyro", "pymc", "nutpie"], default="numpyro",
+    p.add_argument("--draws", type=int, default=DRAWS, help=f"parameter draws (default {DRAWS})")
+    p.add_argument("--seed", type=int, default=SEED)
+    p.add_argument("--sampler", choices=["numpyro", "pymc", "nutpie"], default=SAMPLER,
                    help="NUTS for evidence: numpyro (JAX, default), pymc or nutpie")
-    p.add_argument("--tune", type=int, default=1000, help="NUTS tuning steps per chain, with evidence (default 1000)")
+    p.add_argument("--tune", type=int, default=TUNE,
+                   help=f"NUTS tuning steps per chain, with evidence (default {TUNE})")
 
 
 def _sim(p: argparse.ArgumentParser) -> None:
@@ -74,10 +79,11 @@ def parser() -> argparse.ArgumentParser:
     _common(r)
     _sim(r)
     w = sub.add_parser("whatif", help="compare a what-if with the baseline (paired draws)")
-    _common(w, "alternative prior set for the what-if")
+    _common(w, "prior set of the what-if side, compared against the baseline's (--baseline-priors)")
     _sim(w)
     w.add_argument("--scenario", help="a named scenario from the model file")
-    w.add_argument("--baseline-priors", help="prior set of the baseline")
+    w.add_argument("--baseline-priors", help="prior set of the baseline (default: the model's baseline, "
+                                             "priors/MODEL/baseline.toml, else the package defaults)")
     rp = sub.add_parser("report", help="write a typeset PDF analytic brief")
     rp.add_argument("model", help="model file (path or name under models/)")
     rp.add_argument("--priors", action="append", default=[], metavar="P",

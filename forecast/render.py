@@ -10,6 +10,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from forecast.analyses.summary import level, level_change, pct, pts  # the one rounding rule
+
 
 def _console(**kwargs) -> Console:
     """Rich console; piped or logged output (no terminal, no COLUMNS) gets 120 columns instead of 80."""
@@ -23,8 +25,6 @@ err = _console(stderr=True)
 out = _console()
 
 
-def pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
 
 
 def check(rep, model: str) -> None:
@@ -70,15 +70,23 @@ def run_command(args, sets, observe, do) -> int:
     s = _session(args, sets)
     r = s.resolve(observe=observe) if observe else s.baseline
     result = _simulate(s, "run", lambda: s.run(r, do=do))
+    result.manifest.update(observe=dict(observe), do=dict(do))
     summary = summarize(result)
     if args.out:
         save(result, args.out, summary)
     if args.json:
-        print(json.dumps({k: summary[k] for k in ("variables", "questions", "claims", "diagnostics", "manifest")},
-                         indent=2, default=str))
+        print(json.dumps({k: summary[k] for k in ("as_of", "variables", "questions", "claims", "diagnostics",
+                                                   "manifest")}, indent=2, default=str))
+        warn_stderr(summary["diagnostics"])
     else:
         print_run(summary)
     return 0
+
+
+def warn_stderr(d: dict, who: str = "") -> None:
+    """Sampler and reweighting warnings on stderr (also with ``--json``, whose stdout stays pure JSON)."""
+    for w in d.get("warnings", []):
+        err.print(f"{who}warning: {w}", style="yellow", markup=False, highlight=False, soft_wrap=True)
 
 
 def print_run(summary: dict) -> None:
@@ -88,8 +96,8 @@ def print_run(summary: dict) -> None:
         t.add_column(col, justify="right" if col in ("mean", f"{lvl} interval") else "left")
     for vid, d in summary["variables"].items():
         ev = d["kind"] == "event"
-        t.add_row(f"{d['label']} [dim]({vid})[/dim]", d["kind"], pct(d["mean"]) if ev else f"{d['mean']:.2f}",
-                  f"{pct(d['lo'])}–{pct(d['hi'])}" if ev else f"{d['lo']:.2f}–{d['hi']:.2f}",
+        t.add_row(f"{d['label']} [dim]({vid})[/dim]", d["kind"], pct(d["mean"]) if ev else level(d["mean"]),
+                  f"{pct(d['lo'])}–{pct(d['hi'])}" if ev else f"{level(d['lo'])}–{level(d['hi'])}",
                   d.get("word", ""), d.get("status", ""))
     out.print(t)
     q = Table(title="Questions", title_justify="left")
@@ -119,21 +127,29 @@ def whatif_command(args, sets, observe, do) -> int:
 
     if not (args.scenario or do or sets or args.priors or observe):
         raise SpecError([Problem("whatif", "arguments", "give --scenario, --do, --set, --observe or --priors")])
-    s = _session(args, {}, priors=args.baseline_priors)
+    s = _session(args, {}, priors=args.baseline_priors)  # None: the model's baseline prior set
     if args.scenario and args.scenario not in {x.id for x in s.model.scenarios}:
         from forecast.spec.errors import did_you_mean
 
         names = [x.id for x in s.model.scenarios]
         raise SpecError([Problem(str(s.model_path), f"scenarios.{args.scenario}",
                                  "no such scenario" + did_you_mean(args.scenario, names))])
-    base = _simulate(s, "baseline", lambda: s.run())
+    base_name = s.prior_set_name(s.priors_path)
+    alt_name = s.prior_set_name(s.locate(args.priors)) if args.priors else base_name
     r, sdo, label = s.whatif_resolved(args.scenario, sets, args.priors, observe)
+    base = _simulate(s, "baseline", lambda: s.run())
     alt = _simulate(s, "what-if", lambda: s.variant(base, r, {**sdo, **do}))
-    cmp = compare(base, alt, label)
+    alt.manifest.update(baseline_priors=base_name, priors=alt_name, scenario=args.scenario, sets=dict(sets),
+                        observe=dict(observe), do={**sdo, **do})
+    cmp = compare(base, alt, label, sides=(base_name, alt_name + (" with --set" if sets else "")))
     if args.out:
         save(alt, args.out, cmp)
     if args.json:
         print(json.dumps(cmp, indent=2, default=str))
+        for who, d in cmp["diagnostics"].items():
+            warn_stderr(d, f"{who}: ")
+        if cmp["identical"]:
+            err.print("note: the two sides are the same computation: every change is zero by construction")
     else:
         print_whatif(cmp)
     return 0
@@ -141,21 +157,26 @@ def whatif_command(args, sets, observe, do) -> int:
 
 def print_whatif(cmp: dict) -> None:
     lvl = pct(cmp["interval"])
-    t = Table(title=f"What-if: {cmp['label']} (sorted by size of change; {lvl} intervals from paired draws)",
-              title_justify="left")
-    for col in ("item", "baseline", "what-if", "change", f"{lvl} interval of change"):
+    sides = f" ({cmp['sides'][1]} against {cmp['sides'][0]})" if cmp.get("sides") else ""
+    how = (f"{lvl} intervals of the change from paired draws" if cmp["paired"]
+           else "not paired draws (reweighted or sampled anew): the change is the difference of the means, "
+                "± twice its Monte Carlo error")
+    t = Table(title=f"What-if: {cmp['label']}{sides}; sorted by size of change; {how}", title_justify="left")
+    for col in ("item", "baseline", "what-if", "change", f"{lvl} interval of change" if cmp["paired"] else "± MC"):
         t.add_column(col, justify="left" if col == "item" else "right")
     for row in cmp["rows"]:
         index = row["kind"] == "index"
-        f = (lambda x: f"{x:.2f}") if index else pct
+        f = level if index else pct
+        g = level_change if index else pts
         d = row["diff"]
-
-        def sign(x: float, index: bool = index) -> str:
-            return ("+" if x > 0 else "") + (f"{x:.2f}" if index else f"{100 * x:.0f} pts")
-
+        spread = (f"{g(d['lo'])} to {g(d['hi'])}" if d["lo"] is not None
+                  else f"±{2 * d['mcse']:.2f}" if index else f"±{200 * d['mcse']:.1f} pts")
         t.add_row(row["label"] if len(row["label"]) < 70 else row["label"][:67] + "…", f(row["baseline"]["mean"]),
-                  f(row["whatif"]["mean"]), sign(d["mean"]), f"{sign(d['lo'])} to {sign(d['hi'])}")
+                  f(row["whatif"]["mean"]), g(d["shown"]), spread)
     out.print(t)
+    if cmp.get("identical"):
+        err.print("note: the two sides are the same computation (same prior set, settings and draws): every change "
+                  "is zero by construction", style="yellow")
     for who, d in cmp["diagnostics"].items():
         for line in diagnostics_lines(d):
             out.print(f"{who}: {line}", style="yellow" if "warning" in line else "dim")

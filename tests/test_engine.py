@@ -31,19 +31,27 @@ def test_root_event_matches_the_beta_mean(forward):
     assert abs(x.mean() - exact) <= 4 * x.std(ddof=1) / np.sqrt(len(x))
 
 
-def test_child_event_matches_closed_form_given_each_draw(forward):
-    """P(tariffs | draw) is E over the parent of sigmoid(logit b + effects): check it draw by draw."""
-    res = forward.run()
-    eng = forward._engines[0]
-    th = eng.sample_theta(Numbers.of(forward.baseline), forward.seed)
+def tariffs_closed_form(session) -> tuple[np.ndarray, np.ndarray]:
+    """P(tariffs | draw) by hand from the draw's parameters, and the Monte Carlo error of the engine's estimate.
+
+    P(tariffs | draw) is E over the parent of sigmoid(logit b + effects)."""
+    eng = session._engines[0]
+    th = eng.sample_theta(Numbers.of(session.baseline), session.seed)
     logit = lambda p: np.log(p / (1 - p))  # noqa: E731
     sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
     a = th["base__talks_fail"]
     eta1 = logit(th["base__tariffs"]) + th["gate__m1"] * th["effect__m1"] - th["gate__k2"] * th["effect__k2"]
     exact = a * sig(eta1) + (1 - a) * th["base__tariffs"]
-    got = res.outcomes["tariffs"]
     # R worlds per draw: the per-draw Monte Carlo error of a mean of R Bernoulli-weighted terms
     se = np.sqrt(a * (1 - a) / eng.R) * np.abs(sig(eta1) - th["base__tariffs"]) + 1e-9
+    return exact, se
+
+
+def test_child_event_matches_closed_form_given_each_draw(forward):
+    """P(tariffs | draw) is E over the parent of sigmoid(logit b + effects): check it draw by draw."""
+    res = forward.run()
+    exact, se = tariffs_closed_form(forward)
+    got = res.outcomes["tariffs"]
     assert np.mean(np.abs(got - exact) <= 5 * se) > 0.99
     assert abs(got.mean() - exact.mean()) <= 4 * np.sqrt(np.mean(se**2) / len(se)) + 1e-3
 
@@ -98,10 +106,17 @@ def test_intervention_is_paired_and_cuts_incoming_claims(forward):
     assert rows["tariffs"]["whatif"]["mean"] == 1.0
     # talks_fail is upstream of the intervention: identical draws, zero change
     np.testing.assert_array_equal(base.outcomes["talks_fail"], alt.outcomes["talks_fail"])
-    d = rows["coalition_crisis"]["diff"]
+    # the intervened variable's change against the closed form: do(tariffs = 1) minus P(tariffs | draw) by hand
+    exact, se = tariffs_closed_form(forward)
+    d = rows["tariffs"]["diff"]
+    assert abs(d["mean"] - (1 - exact.mean())) <= 4 * np.sqrt(np.mean(se**2) / len(se)) + 1e-3, d
     assert d["lo"] <= d["mean"] <= d["hi"]
-    crisis = rows["coalition_crisis"]
-    assert d["mean"] == pytest.approx(crisis["whatif"]["mean"] - crisis["baseline"]["mean"])
+    # paired draws (common random numbers): a downstream change varies far less than the difference of two
+    # independent runs would (its sd would be sqrt(var_a + var_b)); unpaired draws fail this
+    a, b = alt.outcomes["coalition_crisis"], base.outcomes["coalition_crisis"]
+    assert np.std(a - b, ddof=1) < 0.5 * np.sqrt(np.var(a, ddof=1) + np.var(b, ddof=1))
+    d = rows["coalition_crisis"]["diff"]
+    assert d["lo"] <= d["mean"] <= d["hi"] and d["mean"] > 4 * d["mcse"] > 0  # a tariff round raises the crisis risk
     changes = [abs(r["diff"]["mean"]) for r in cmp["rows"]]
     assert changes == sorted(changes, reverse=True)
 
@@ -142,7 +157,7 @@ def test_cli_run_and_whatif_json_shapes(tmp_path):
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
-    assert set(doc) == {"variables", "questions", "claims", "diagnostics", "manifest"}
+    assert set(doc) == {"as_of", "variables", "questions", "claims", "diagnostics", "manifest"}
     assert set(doc["variables"]["tariffs"]) >= {"mean", "lo", "hi", "word"}
     assert set(doc["claims"]["m1"]) == {"credence_prior", "credence_post"}
     assert {"r_hat_max", "ess_bulk_min", "ess_tail_min", "divergences", "warnings"} <= set(doc["diagnostics"])

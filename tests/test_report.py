@@ -169,7 +169,7 @@ def test_same_inputs_and_seed_give_the_same_text(example_no_evidence, body, tmp_
 
 @pytest.mark.parametrize("extra, message", [
     (["--scenario", "talks_resum"], "no such scenario (did you mean 'talks_resume'?)"),
-    (["--priors", "no_such_priors"], "no_such_priors: file: no such file"),
+    (["--priors", "no_such_priors"], "--priors: no_such_priors: no such prior set (looked for "),
     (["--sources", "no_such_folder"], "--sources: not a folder"),
 ])
 def test_bad_input_exits_2_and_writes_nothing(tmp_path, extra, message):

@@ -7,8 +7,8 @@ set (stance) through :meth:`Session.variant`, the sensitivity sweep
 (:mod:`forecast.analyses.sensitivity`) and, for the evidence log, the posterior
 without each observation in turn. Nothing here draws a figure or writes a file.
 
-Statistics honour importance weights (``Result.weights``): means through
-:meth:`Result.mean`, intervals through :func:`forecast.analyses.summary.interval`.
+Every number, word and change comes from :mod:`forecast.analyses.summary` (the same
+functions the CLI and the JSON read).
 """
 
 from __future__ import annotations
@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from forecast import __version__
+from forecast.analyses.summary import as_of, change, stat
 from forecast.spec import load_model, load_prior_set, resolve
 from forecast.spec.checks import parse_locator
 from forecast.spec.errors import Problem, SpecError, did_you_mean
 from forecast.spec.load import find_file
+from forecast.spec.locate import prior_set_path, prior_sets_of
 
 if TYPE_CHECKING:  # PyMC loads only once collect() runs: preflight() answers a bad input in a blink
     from forecast.analyses.session import Result, Session
@@ -40,17 +42,6 @@ QUOTE_CHARS = 700
 HIST_BINS = 40
 
 
-def stat(result: Result, key: str, event: bool = True) -> dict:
-    """Mean, central interval and (events) the ICD 203 word of the rounded percentage."""
-    from forecast.analyses.summary import interval
-
-    lo, hi = interval(result.outcomes[key], result.resolved.interval, result.weights)
-    d = {"mean": result.mean(key), "lo": lo, "hi": hi}
-    if event:  # the word matches the number the reader sees
-        d["word"] = result.resolved.priors.word_for(round(100 * d["mean"]) / 100)
-    return d
-
-
 def questions_of(result: Result) -> dict[str, dict]:
     return {q.id: stat(result, f"q:{q.id}") for q in result.resolved.model.questions}
 
@@ -62,32 +53,18 @@ def short(q, model) -> str:
 
 
 def compare_rows(base: Result, alt: Result, skip: set[str]) -> list[dict]:
-    """Questions and variables (not those fixed by the what-if), largest change first.
-
-    The change is the what-if's forecast minus the baseline's. When both rest on the
-    same parameter draws (no posterior, the same posterior, or the baseline's posterior
-    reweighted) its interval comes from the paired draws (under the what-if's weights);
-    a new posterior has no pairs (``diff.lo`` is ``None``).
-    """
-    from forecast.analyses.summary import interval
-
+    """Questions and variables (not those fixed or observed by the what-if), largest change first; the change and
+    its interval (paired draws only) from :func:`forecast.analyses.summary.change`."""
     m = base.resolved.model
     asked = {q.variable for q in m.questions if q.threshold is None}
     keys = [(f"q:{q.id}", q.id, q.text, "question", short(q, m)) for q in m.questions if q.variable not in skip]
     keys += [(v.id, v.id, v.label, v.kind, "") for v in m.variables if v.id not in skip and v.id not in asked]
-    paired = base.draws == alt.draws and base.weights is None and (
-        base.posterior is alt.posterior or alt.weights is not None)
-    level = base.resolved.interval
     rows = []
     for key, ident, label, kind, brief in keys:
         event = kind != "index"
         b, a = stat(base, key, event), stat(alt, key, event)
-        diff = {"mean": a["mean"] - b["mean"], "lo": None, "hi": None}
-        if paired:
-            d = np.asarray(alt.outcomes[key], float) - np.asarray(base.outcomes[key], float)
-            diff["lo"], diff["hi"] = interval(d, level, alt.weights)
         rows.append({"id": ident, "kind": kind, "label": label, "short": brief, "baseline": b, "whatif": a,
-                     "diff": diff})
+                     "diff": change(base, alt, key, event, b, a)})
     rows = [r for r in rows if abs(r["diff"]["mean"]) >= MOVED]
     rows.sort(key=lambda r: (-abs(r["diff"]["mean"]), r["id"]))
     return rows
@@ -105,17 +82,6 @@ def _grade(model, sid: str) -> str:
     return model.source(sid).grade
 
 
-def default_prior_sets(model_path: str | Path, model_id: str) -> list[str | None]:
-    """``priors/<model id>/``: ``baseline.toml`` first, then the other sets; ``[None]`` if absent."""
-    for root in (Path("priors"), Path(model_path).resolve().parent.parent / "priors"):
-        folder = root / model_id
-        if folder.is_dir():
-            files = sorted(folder.glob("*.toml"))
-            base = [f for f in files if f.stem == "baseline"]
-            return [str(f) for f in base + [f for f in files if f.stem != "baseline"]] or [None]
-    return [None]
-
-
 def quote(sources: str | Path | None, file: str, locator: str) -> str | None:
     """The document's lines at ``locator`` (read now, from the user's own file), whitespace folded."""
     span = parse_locator(locator)
@@ -131,11 +97,10 @@ def quote(sources: str | Path | None, file: str, locator: str) -> str | None:
 
 def _title(s: Session, names: list[str], base: Result) -> dict:
     m = s.model
-    dates = [e.date for e in m.evidence]
+    date, basis = as_of(m)
     return {
         "model": m.info.id, "title": m.info.title, "description": m.info.description, "file": str(s.model_path),
-        "as_of": (max(dates) if dates else m.info.as_of).isoformat() if (dates or m.info.as_of) else None,
-        "as_of_basis": "latest evidence" if dates else "date of the model",
+        "as_of": date.isoformat() if date else None, "as_of_basis": basis,
         "prior_sets": names, "seed": s.seed, "draws": s.draws, "version": __version__,
         "interval": base.resolved.interval,
     }
@@ -262,8 +227,13 @@ def preflight(model: str | Path, priors: Sequence[str | None] = (), scenarios: S
     """Every input problem at once, before PyMC loads; returns the prior sets to use (baseline first)."""
     path = find_file(model, "models")
     m = load_model(path)
-    paths = [None if p in (None, "default") else p for p in priors] or default_prior_sets(path, m.info.id)
-    problems = []
+    problems, paths = [], []
+    for p in priors:
+        try:
+            paths.append(prior_set_path(p, path, m.info.id))
+        except SpecError as err:
+            problems += err.problems
+    paths = paths or prior_sets_of(path, m.info.id)
     if sources is not None and not Path(sources).is_dir():
         problems.append(Problem(str(sources), "--sources", "not a folder"))
         sources = None
@@ -316,7 +286,7 @@ def collect(
     step = progress or (lambda msg: log.info("%s", msg))
     paths = preflight(model, priors, scenarios, sources)
     step("loading the model")
-    s = Session(model, paths[0], None, sources, draws=draws, seed=seed, **(session_options or {}))
+    s = Session(model, paths[0] or "default", None, sources, draws=draws, seed=seed, **(session_options or {}))
     names = [x.id for x in s.model.scenarios] if scenarios is None else list(scenarios)
     step("baseline")
     base = s.run()

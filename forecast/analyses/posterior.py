@@ -33,13 +33,13 @@ from pytensor.graph.traversal import graph_inputs
 from scipy.stats import norm
 
 from forecast.analyses import nuts
+from forecast.analyses.summary import ESS_MIN, PARETO_K_MAX, RHAT_MAX  # noqa: F401 (re-exported)
 from forecast.compile import Numbers, ancestral_set, set_hyper
 from forecast.compile.marginal import Marginal, build_marginal
 from forecast.spec.resolve import Resolved
 
 log = logging.getLogger(__name__)
 
-RHAT_MAX, ESS_MIN, PARETO_K_MAX = 1.01, 400, 0.7
 # The recovery works on (draws x configurations x variables x gate combinations) arrays: PyTensor's
 # Python linker runs each op as one NumPy call, with no C compiler and no rewrites to wait for.
 RECOVERY_MODE = Mode(linker="py", optimizer=None)
@@ -202,8 +202,31 @@ def sample_configs(probs: np.ndarray, reps: int, seed: int) -> np.ndarray:
     return np.minimum(idx, probs.shape[1] - 1)
 
 
-def health(idata: az.InferenceData | None, sampler: str) -> dict:
-    """R-hat, bulk and tail ESS, divergences, and plain-word warnings."""
+KIND_WORDS = {"base": "base rate of", "effect": "strength of claim", "noise": "noise of", "level": "level of"}
+
+
+def namer(layout) -> Callable[[str], str]:
+    """A sampler's variable name (``base__Beta[4]``) in the model's own ids (``base rate of moon_support``)."""
+    def name(label: str) -> str:
+        head, _, rest = str(label).partition("[")
+        if head in layout.vectors and rest[:-1].isdigit():
+            kind, ids = layout.vectors[head]
+            return f"{KIND_WORDS.get(kind, kind)} {ids[int(rest[:-1])]}"
+        if head in ("u", "z") and rest:  # the marginal's index levels, labelled by variable id
+            return f"level of {rest[:-1]}"
+        kind, _, ident = head.partition("__")
+        return f"{KIND_WORDS.get(kind, kind)} {ident}" if ident else head
+    return name
+
+
+def draws_for_ess(draws: int, ess: float, target: float = ESS_MIN) -> int:
+    """Draws that would reach ``target`` effective samples, were ESS to grow in proportion (rounded up to 100)."""
+    need = draws * target / max(ess, 1.0)
+    return int(-(-need // 100) * 100)
+
+
+def health(idata: az.InferenceData | None, sampler: str, name: Callable[[str], str] = str) -> dict:
+    """R-hat, bulk and tail ESS, divergences, and plain-word warnings naming the model's ids (``name``)."""
     if idata is None or not len(idata.posterior.data_vars):
         return {"method": "exact (every parameter fixed)", "warnings": []}
     summ = az.summary(idata, kind="diagnostics")
@@ -211,7 +234,7 @@ def health(idata: az.InferenceData | None, sampler: str) -> dict:
     d = {
         "method": f"MCMC ({sampler} NUTS; gates and latent events summed out exactly)",
         "chains": int(idata.posterior.sizes["chain"]),
-        "draws": int(idata.posterior.sizes["draw"]),
+        "draws": int(idata.posterior.sizes["draw"]) * int(idata.posterior.sizes["chain"]),
         "r_hat_max": float(np.nanmax(summ["r_hat"])) if len(summ) else 1.0,
         "ess_bulk_min": float(np.nanmin(summ["ess_bulk"])) if len(summ) else float("nan"),
         "ess_tail_min": float(np.nanmin(summ["ess_tail"])) if len(summ) else float("nan"),
@@ -219,11 +242,16 @@ def health(idata: az.InferenceData | None, sampler: str) -> dict:
     }
     warn = []
     if d["r_hat_max"] > RHAT_MAX:
-        worst = summ["r_hat"].idxmax()
-        warn.append(f"R-hat {d['r_hat_max']:.3f} > {RHAT_MAX} ({worst}): chains disagree; draw more")
-    if d["ess_bulk_min"] < ESS_MIN or d["ess_tail_min"] < ESS_MIN:
+        worst = name(summ["r_hat"].idxmax())
+        warn.append(f"R-hat {d['r_hat_max']:.3f} > {RHAT_MAX} ({worst}): the chains disagree; run more tuning "
+                    f"and draws (--tune, --draws)")
+    low = min(d["ess_bulk_min"], d["ess_tail_min"])
+    if low < ESS_MIN:
+        col = "ess_bulk" if d["ess_bulk_min"] <= d["ess_tail_min"] else "ess_tail"
+        worst = name(summ[col].idxmin())
         warn.append(
-            f"effective sample size below {ESS_MIN} (bulk {d['ess_bulk_min']:.0f}, tail {d['ess_tail_min']:.0f})"
+            f"effective sample size below {ESS_MIN} (bulk {d['ess_bulk_min']:.0f}, tail {d['ess_tail_min']:.0f}; "
+            f"lowest: {worst}): about --draws {draws_for_ess(d['draws'], low)} would reach {ESS_MIN}"
         )
     if div:
         warn.append(f"{div} divergent transition{'s' * (div != 1)}: the posterior is hard to explore; "
@@ -311,6 +339,7 @@ def sample_posterior(
     theta = {k: x for n in mg.layout.vectors for k, x in mg.layout.split(n, flat[n]).items()}
     states = {o.variable: np.full(T, o.value) for o in r.evidence if o.kind == "event" and o.variable in nodes}
     states.update(dict(zip(mg.level_ids, levels, strict=True)))
-    return Posterior(theta, states, idata, health(idata, sampler), mg.latent, mg.configs, probs, gates, recover,
+    diag = health(idata, sampler, namer(mg.layout))
+    return Posterior(theta, states, idata, diag, mg.latent, mg.configs, probs, gates, recover,
                      tuple(o for o in r.evidence if o.variable in nodes), mg.switches, numbers, lp,
                      frozenset(k for keys in mg.layout.hyper.values() for k in keys), joint_keys, prior_lp)

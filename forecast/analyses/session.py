@@ -41,7 +41,9 @@ from forecast.analyses.engine import Engine
 from forecast.analyses.posterior import PARETO_K_MAX, Posterior, psis, sample_posterior
 from forecast.compile import Numbers, descendants
 from forecast.spec import load_model, load_prior_set, resolve
+from forecast.spec.defaults import DEFAULTS
 from forecast.spec.errors import Problem, SpecError
+from forecast.spec.locate import prior_set_path
 from forecast.spec.resolve import Resolved
 
 log = logging.getLogger(__name__)
@@ -113,7 +115,9 @@ class Session:
     model
         Path (or name under ``models/``) of the model file.
     priors
-        Prior set path (or name under ``priors/``); ``None`` for the package defaults.
+        Prior set, found by :func:`forecast.spec.locate.prior_set_path`: ``None`` for the model's
+        baseline (``priors/<model id>/baseline.toml``, else the package defaults), ``"default"`` for the
+        package defaults, a bare name for ``priors/<model id>/<name>.toml``, else a path.
     sets
         ``--set`` overrides, ``{"claims.c1.credence": "0.3"}``.
     sources
@@ -129,11 +133,11 @@ class Session:
         sets: dict[str, str] | None = None,
         sources: str | Path | None = None,
         *,
-        draws: int = 2000,
-        seed: int = 0,
-        sampler: str = "numpyro",
-        chains: int = 2,
-        tune: int = 1000,
+        draws: int = DEFAULTS["draws"],
+        seed: int = DEFAULTS["seed"],
+        sampler: str = DEFAULTS["sampler"],
+        chains: int = DEFAULTS["chains"],
+        tune: int = DEFAULTS["tune"],
         progress: bool = False,
     ):
         from forecast.spec.load import find_file
@@ -141,15 +145,24 @@ class Session:
         self.model_path = find_file(model, "models")
         self.model = load_model(self.model_path)
         self.sources = sources
-        self.priors_path, self.sets = priors, dict(sets or {})
+        self.priors_path, self.sets = self.locate(priors), dict(sets or {})
         self.draws, self.seed, self.sampler, self.chains, self.tune = int(draws), int(seed), sampler, chains, tune
         self.progress = progress
         self.baseline = self.resolve()
         self._engines: list[Engine] = []
         self._posteriors: dict[tuple, Posterior] = {}
 
+    def locate(self, priors: str | Path | None, origin: str = "--priors",
+               relative_to: str | Path | None = None) -> Path | None:
+        """The file a prior-set argument means for this model (None: the package defaults); see ``priors``."""
+        return prior_set_path(priors, self.model_path, self.model.info.id, origin=origin, relative_to=relative_to)
+
+    def prior_set_name(self, path: str | Path | None) -> str:
+        return "package defaults" if path is None else Path(path).stem
+
     def resolve(self, priors=..., sets: dict | None = None, observe: dict | None = None) -> Resolved:
-        """Resolve the model under a prior set (default: the session's) and extra overrides."""
+        """Resolve the model under a prior set (a located file, None for the package defaults; default: the
+        session's) and extra overrides."""
         path = self.priors_path if priors is ... else priors
         ps = load_prior_set(path, {**self.sets, **(sets or {})})
         r = resolve(self.model, ps, sources_dir=self.sources)
@@ -228,7 +241,7 @@ class Session:
             r, do = scenario_resolved(self, scenario)
             label = self.model.scenario(scenario).label
         if sets or priors or observe:
-            r = self.resolve(priors if priors else ..., sets=sets or None, observe=observe or None)
+            r = self.resolve(self.locate(priors) if priors else ..., sets=sets or None, observe=observe or None)
         return r, do, label
 
     def scenario(self, base: Result, name: str) -> Result:
@@ -320,7 +333,9 @@ class Session:
             "model": str(self.model_path),
             "model_sha256": sha256(self.model_path),
             "prior_files": {f: sha256(f) for f in r.priors.files},
-            "sets": self.sets,
+            "priors": self.prior_set_name(r.priors.files[-1] if r.priors.files
+                                          and not r.priors.files[-1].endswith("default_priors.toml") else None),
+            "sets": dict(self.sets),
             "observe": {o.variable: o.value for o in r.evidence if o.id.startswith("observe_")},
             "do": do,
             "seed": self.seed,
@@ -336,7 +351,8 @@ def scenario_resolved(session: Session, name: str) -> tuple[Resolved, dict[str, 
     sc = session.model.scenario(name)
     priors = ...
     if sc.priors:
-        priors = Path(session.model_path).parent / sc.priors
+        priors = session.locate(sc.priors, origin=f"{session.model_path}: scenarios.{name}.priors",
+                                relative_to=Path(session.model_path).parent)
     r = session.resolve(priors, sets=sc.set or None, observe=sc.observe or None)
     return r, {k: float(v) for k, v in sc.do.items()}
 

@@ -1,19 +1,74 @@
-"""Results as plain data: means, central intervals and ICD 203 words.
+"""The one owner of every number a reader sees: statistics, rounding, ICD 203 words, pairing, ``as_of``.
 
-These dictionaries are what the CLI prints (``--json`` shapes) and what the
-report typesets; nothing here draws or samples.
+The CLI tables (:mod:`forecast.render`), the JSON documents and the PDF brief
+(:mod:`forecast.analyses.brief`, :mod:`forecast.report`) all read from here, so
+the same result cannot read differently in two places:
+
+* :func:`stat`: mean, central interval, ESS-based Monte Carlo standard error and
+  (events) the ICD 203 word of the *rounded* percentage the reader sees;
+* :func:`pct`, :func:`level`, :func:`pts`, :func:`level_change`: the printed forms;
+* :func:`change`: a what-if's change, equal to the difference of the two printed
+  means; its interval comes from paired draws only when both sides rest on the
+  same draws with the same weights (:func:`paired`), and otherwise is ``None``
+  (a reweighted or freshly sampled side has no draw-by-draw pairs), with the
+  Monte Carlo error given instead;
+* :func:`as_of`: the date a forecast speaks for.
+
+Nothing here draws or samples.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from forecast.analyses.session import Result
+if TYPE_CHECKING:  # PyMC loads with the session; the printed forms below need only NumPy
+    from forecast.analyses.session import Result
 
 
-def interval(x: np.ndarray, level: float, weights: np.ndarray | None = None) -> tuple[float, float]:
-    """Central ``level`` interval of draws ``x`` (importance-weighted when ``weights`` is given)."""
-    a = (1 - level) / 2
+# Sampler health: the limits every surface (CLI, JSON warnings, brief) applies.
+RHAT_MAX, ESS_MIN, PARETO_K_MAX = 1.01, 400, 0.7
+
+
+# --- printed forms: one rounding rule ------------------------------------------------------------
+
+def percent(x: float) -> int:
+    """A probability as the whole percentage printed everywhere."""
+    return int(round(100 * float(x)))
+
+
+def pct(x: float) -> str:
+    return f"{percent(x)}%"
+
+
+def level(x: float) -> str:
+    """An index level as printed everywhere (two decimals)."""
+    return f"{float(x):.2f}"
+
+
+def pts(d: float) -> str:
+    """A change of probability in percentage points (``d`` already the difference of printed values)."""
+    v = percent(d)
+    return f"{'+' if v > 0 else '−' if v < 0 else '±'}{abs(v)} pts"
+
+
+def level_change(d: float) -> str:
+    v = round(float(d), 2)
+    return "±0.00" if v == 0 else f"{v:+.2f}".replace("-", "−")
+
+
+def shown(x: float, event: bool) -> float:
+    """The value the reader sees, as a number: whole percent for a probability, two decimals for a level."""
+    return percent(x) / 100 if event else round(float(x), 2)
+
+
+# --- statistics -----------------------------------------------------------------------------------
+
+def interval(x: np.ndarray, lvl: float, weights: np.ndarray | None = None) -> tuple[float, float]:
+    """Central ``lvl`` interval of draws ``x`` (importance-weighted when ``weights`` is given)."""
+    a = (1 - lvl) / 2
     x = np.asarray(x, dtype=float)
     if weights is None:
         lo, hi = np.quantile(x, [a, 1 - a])
@@ -24,43 +79,114 @@ def interval(x: np.ndarray, level: float, weights: np.ndarray | None = None) -> 
     return float(lo), float(hi)
 
 
-def mcse(x: np.ndarray, weights: np.ndarray | None = None) -> float:
-    """Monte Carlo standard error of a mean of (roughly independent, possibly weighted) draws."""
+def _chains(x: np.ndarray, chains: int) -> np.ndarray:
+    """Draws (T,) as (chains, T / chains) when they came from MCMC chains, chain by chain; else (1, T)."""
+    T = len(x)
+    if chains > 1 and T % chains == 0:
+        return x.reshape(chains, T // chains)
+    return x[None, :]
+
+
+def mcse(x: np.ndarray, weights: np.ndarray | None = None, chains: int = 1) -> float:
+    """Monte Carlo standard error of the (weighted) mean of draws ``x``.
+
+    MCMC draws are autocorrelated: ArviZ's ESS-based MCSE of the mean, on the draws
+    laid out chain by chain (``chains``). With importance weights, the
+    self-normalised estimator's error sqrt(sum w^2 (x - m)^2), inflated by the
+    chains' own ratio T / ESS.
+    """
+    import arviz as az
+
     x = np.asarray(x, dtype=float)
-    if len(x) < 2:
+    T = len(x)
+    if T < 4 or np.ptp(x) == 0:
         return 0.0
+    grid = _chains(x, chains)
+    ess = float(az.ess(grid, method="mean")) if grid.shape[1] >= 4 else float(T)
+    ess = min(max(ess, 1.0), float(T))
     if weights is None:
-        return float(x.std(ddof=1) / np.sqrt(len(x)))
+        return float(x.std(ddof=1) / np.sqrt(ess))
     m = weights @ x
-    return float(np.sqrt(np.sum(weights**2 * (x - m) ** 2)))
+    return float(np.sqrt(np.sum(weights**2 * (x - m) ** 2)) * np.sqrt(T / ess))
 
 
-def _stat(result: Result, x: np.ndarray, event: bool, weights: np.ndarray | None = ...) -> dict:
-    w = result.weights if weights is ... else weights
+def word(result: Result, p: float) -> str:
+    """The ICD 203 word of probability ``p``, read at the rounded percentage printed beside it."""
+    return result.resolved.priors.word_for(shown(p, True))
+
+
+def stat(result: Result, key: str, event: bool = True) -> dict:
+    """Mean, central interval, MCSE and (events) the ICD 203 word of one outcome of ``result``."""
+    x = np.asarray(result.outcomes[key], dtype=float)
+    w = result.weights
     lo, hi = interval(x, result.resolved.interval, w)
-    mean = float(np.mean(x) if w is None else w @ np.asarray(x, dtype=float))
-    d = {"mean": mean, "lo": lo, "hi": hi, "mcse": mcse(x, w)}
+    d = {"mean": result.mean(key), "lo": lo, "hi": hi,
+         "mcse": mcse(x, w, int(result.diagnostics.get("chains") or 1))}
     if event:
-        d["word"] = result.resolved.priors.word_for(d["mean"])
+        d["word"] = word(result, d["mean"])
     return d
 
+
+def paired(base: Result, alt: Result) -> bool:
+    """Whether two results rest on the same draws with the same weights, so a change is defined draw by draw."""
+    if base.draws != alt.draws:
+        return False
+    if base.weights is None or alt.weights is None:
+        same_w = base.weights is None and alt.weights is None
+    else:
+        same_w = np.array_equal(base.weights, alt.weights)
+    same_draws = base.posterior is alt.posterior or (base.posterior is None and alt.posterior is None)
+    return same_w and same_draws
+
+
+def change(base: Result, alt: Result, key: str, event: bool, b: dict | None = None, a: dict | None = None) -> dict:
+    """The what-if's change of ``key``: ``shown`` is the difference of the two printed means (so the printed
+    change never contradicts them); ``lo``/``hi`` the central interval of the draw-by-draw change when
+    :func:`paired` (widened to hold the mean change when the draws' distribution is lopsided), else ``None``;
+    ``mcse`` its Monte Carlo error."""
+    b = b or stat(base, key, event)
+    a = a or stat(alt, key, event)
+    d = {"mean": a["mean"] - b["mean"], "shown": shown(a["mean"], event) - shown(b["mean"], event),
+         "lo": None, "hi": None, "paired": paired(base, alt)}
+    if d["paired"]:
+        diff = np.asarray(alt.outcomes[key], float) - np.asarray(base.outcomes[key], float)
+        lo, hi = interval(diff, base.resolved.interval, alt.weights)
+        d["lo"], d["hi"] = min(lo, d["mean"]), max(hi, d["mean"])
+        d["mcse"] = mcse(diff, alt.weights, int(alt.diagnostics.get("chains") or 1))
+    else:
+        d["mcse"] = float(np.hypot(a["mcse"], b["mcse"]))
+    return d
+
+
+def as_of(model) -> tuple[dt.date | None, str]:
+    """The date the forecast speaks for, and why: the latest evidence, else the model's own date."""
+    dates = [e.date for e in model.evidence]
+    if dates:
+        return max(dates), "latest evidence"
+    if model.info.as_of:
+        return model.info.as_of, "date of the model"
+    return None, "undated"
+
+
+# --- the JSON documents ---------------------------------------------------------------------------
 
 def summarize(result: Result) -> dict:
     """The ``forecast run --json`` document."""
     r = result.resolved
     model = r.model
     variables = {}
+    observed = {o.variable for o in r.evidence if o.kind == "event"}
     for v in model.variables:
-        d = _stat(result, result.outcomes[v.id], v.kind == "event")
+        d = stat(result, v.id, v.kind == "event")
         d.update(label=v.label, kind=v.kind)
         if v.id in result.do:
             d["status"] = "intervened"
-        elif v.kind == "event" and v.id in {o.variable for o in r.evidence if o.kind == "event"}:
+        elif v.kind == "event" and v.id in observed:
             d["status"] = "observed"
         variables[v.id] = d
     questions = {}
     for q in model.questions:
-        d = _stat(result, result.outcomes[f"q:{q.id}"], True)
+        d = stat(result, f"q:{q.id}", True)
         d.update(text=q.text, variable=q.variable, resolves_by=q.resolves_by.isoformat(), importance=q.importance)
         if q.threshold is not None:
             d["threshold"] = q.threshold
@@ -71,9 +197,11 @@ def summarize(result: Result) -> dict:
         if result.credence_post is not None:
             d["credence_post"] = result.credence_post[c.id]
         claims[c.id] = d
+    date, basis = as_of(model)
     return {
         "model": model.info.id,
-        "as_of": model.as_of.isoformat() if model.as_of else None,
+        "as_of": date.isoformat() if date else None,
+        "as_of_basis": basis,
         "interval": r.interval,
         "variables": variables,
         "questions": questions,
@@ -83,31 +211,31 @@ def summarize(result: Result) -> dict:
     }
 
 
-def compare(base: Result, alt: Result, label: str = "what-if") -> dict:
-    """Baseline beside a what-if; differences and their intervals from paired draws."""
-    level = base.resolved.interval
+def compare(base: Result, alt: Result, label: str = "what-if", sides: tuple[str, str] | None = None) -> dict:
+    """Baseline beside a what-if, largest change first (:func:`change`).
+
+    ``sides`` names the two prior sets compared; ``identical`` says when the two
+    sides are the same computation (every outcome equal, draw by draw, with the same weights).
+    """
+    lvl = base.resolved.interval
     rows = []
     model = base.resolved.model
     keys = [(v.id, v.label, v.kind, v.id) for v in model.variables]
     keys += [(f"q:{q.id}", q.text, "question", q.id) for q in model.questions]
     for key, label_, kind, ident in keys:
-        b, a = base.outcomes[key], alt.outcomes[key]
-        diff = a - b
-        w = alt.weights if alt.weights is not None else base.weights
-        lo, hi = interval(diff, level, w)
-        row = {
-            "id": ident,
-            "kind": kind,
-            "label": label_,
-            "baseline": _stat(base, b, kind != "index"),
-            "whatif": _stat(alt, a, kind != "index"),
-            "diff": {"mean": float(diff.mean() if w is None else w @ diff), "lo": lo, "hi": hi, "mcse": mcse(diff, w)},
-        }
-        rows.append(row)
-    rows.sort(key=lambda row: -abs(row["diff"]["mean"]))
+        event = kind != "index"
+        b, a = stat(base, key, event), stat(alt, key, event)
+        rows.append({"id": ident, "kind": kind, "label": label_, "baseline": b, "whatif": a,
+                     "diff": change(base, alt, key, event, b, a)})
+    rows.sort(key=lambda row: (-abs(row["diff"]["mean"]), row["id"]))
+    identical = paired(base, alt) and all(
+        np.array_equal(np.asarray(base.outcomes[k]), np.asarray(alt.outcomes[k])) for k, *_ in keys)
     return {
         "label": label,
-        "interval": level,
+        "interval": lvl,
+        "sides": list(sides) if sides else None,
+        "paired": paired(base, alt),
+        "identical": bool(identical),
         "rows": rows,
         "diagnostics": {"baseline": base.diagnostics, "whatif": alt.diagnostics},
         "manifest": alt.manifest,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from forecast.analyses.summary import pct, pts  # the one rounding rule (also the CLI's and the JSON's)
+
 # Bare verbs that open the predicate of a "Will <subject> <verb> …?" question.
 VERBS = frozenset("""
 abandon accept agree allow announce ask attack attend back be become break call cancel carry cease collapse
@@ -20,15 +22,6 @@ stage start stay step stop suspend take test travel turn visit vote walk win wit
 """.split())
 ADVERBS = frozenset("again also actually ever finally formally still not never soon".split())
 NOT_AFTER = frozenset("a an the any its their his her our this that these those".split())
-
-
-def pct(x: float) -> str:
-    return f"{round(100 * x):.0f}%"
-
-
-def pts(x: float) -> str:
-    v = round(100 * x)
-    return f"{'+' if v > 0 else '−' if v < 0 else '±'}{abs(v)} pts"
 
 
 def clause(question: str) -> str | None:

@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from forecast.analyses import summary
 from forecast.report import text
 from forecast.report.figures import all_figures
 
@@ -32,8 +33,10 @@ def _value(ev: dict) -> str:
     return f"measured at {v:.2f}"
 
 
-def _level_change(x: float) -> str:
-    return "±0.00" if round(x, 2) == 0 else f"{x:+.2f}".replace("-", "−")
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _show(v) -> str:
@@ -44,22 +47,24 @@ def plain_warnings(diag: dict) -> list[str]:
     """Sampler health in words a reader without statistics can act on."""
     out = []
     if diag.get("method", "").startswith("MCMC"):
-        if diag.get("r_hat_max", 1.0) > 1.01:
-            out.append(f"The sampler's chains do not fully agree (R-hat up to {diag['r_hat_max']:.2f}; below 1.01 is "
-                       "the usual standard): figures can shift with more draws.")
+        if diag.get("r_hat_max", 1.0) > summary.RHAT_MAX:
+            out.append(f"The sampler's chains do not fully agree (R-hat up to {diag['r_hat_max']:.2f}; below "
+                       f"{summary.RHAT_MAX} is the usual standard): figures can shift with more draws.")
         ess = min(diag.get("ess_bulk_min", 1e9), diag.get("ess_tail_min", 1e9))
-        if ess < 400:
+        if ess < summary.ESS_MIN:
             out.append(f"The draws are strongly correlated: they are worth only about {ess:.0f} independent ones "
-                       "(400 is the usual minimum), so intervals are rough.")
+                       f"({summary.ESS_MIN} is the usual minimum), so intervals are rough.")
         if diag.get("divergences"):
             n = diag["divergences"]
             out.append(f"The sampler hit {n} divergent transition{'s' * (n != 1)}: part of the posterior may be "
                        "missed and the results may be biased.")
     k = diag.get("pareto_k")
-    if k is not None and k > 0.7:
-        out.append(f"A reweighted result leans on few draws (Pareto k {k:.2f} > 0.7): treat it as indicative.")
+    if k is not None and k > summary.PARETO_K_MAX:
+        out.append(f"A reweighted result leans on few draws (Pareto k {k:.2f} > {summary.PARETO_K_MAX}): treat it "
+                   "as indicative.")
     elif k is not None:
-        out.append(f"Reweighted draws: Pareto k {k:.2f} (below 0.7, reliable); the weights are worth about "
+        out.append(f"Reweighted draws: Pareto k {k:.2f} (below {summary.PARETO_K_MAX}, reliable); the weights are "
+                   "worth about "
                    f"{diag.get('ess_weights', 0):.0f} draws.")
     return out
 
@@ -78,10 +83,10 @@ def prepare(data: dict, figures: dict[str, str], paper: str) -> dict:
         for r in w["rows"]:
             index = r["kind"] == "index"
             f = (lambda s: f"{s['mean']:.2f}") if index else (lambda s: text.pct(s["mean"]))
-            g = _level_change if index else text.pts
+            g = summary.level_change if index else text.pts
             d = r["diff"]
             rows.append([f"{r['id']}: {r['short']}" if r["short"] else r["label"], f(r["baseline"]), f(r["whatif"]),
-                         g(d["mean"]), "—" if d["lo"] is None else f"{g(d['lo'])} to {g(d['hi'])}"])
+                         g(d["shown"]), "—" if d["lo"] is None else f"{g(d['lo'])} to {g(d['hi'])}"])
         acts = [f"{k} := {_show(v)}" for k, v in w["do"].items()]
         acts += [f"observe {k} = {_show(v)}" for k, v in w["observe"].items()]
         acts += [f"{k} = {v}" for k, v in w["set"].items()]
@@ -108,7 +113,7 @@ def prepare(data: dict, figures: dict[str, str], paper: str) -> dict:
     ev_rows = []
     for e in ev["rows"]:
         moved = [f"{m['question']} ({qtext[m['question']]['short']}) {text.pts(m['change'])}" for m in e["moved"]]
-        if (e.get("pareto_k") or 0.0) > 0.7:
+        if (e.get("pareto_k") or 0.0) > summary.PARETO_K_MAX:
             moved.append(f"indicative only (Pareto k {e['pareto_k']:.2f})")
         grade = e["grade"] + (" (soft)" if e["soft"] else "")
         ev_rows.append({"cells": [e["date"], f"{e['label']}: {_value(e)}", e["source"], grade], "moved": moved,
@@ -175,6 +180,7 @@ def compile_pdf(data: dict, out: str | Path, paper: str = "a4", png_dir: str | P
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(pdf)
+            os.chmod(tmp_pdf, 0o666 & ~_umask())  # mkstemp makes it 0600: give the usual permissions
             os.replace(tmp_pdf, out)
         except BaseException:
             Path(tmp_pdf).unlink(missing_ok=True)
