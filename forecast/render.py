@@ -37,11 +37,11 @@ def check(rep, model: str) -> None:
         err.print(f"{len(rep.errors)} problem(s) found", style="bold red")
 
 
-def _session(args, sets, priors=None):
+def _session(args, sets, priors=...):
     from forecast.analyses.session import Session
 
     with err.status("Loading PyMC and building the model…"):
-        return Session(args.model, priors if priors is not None else args.priors, sets, args.sources,
+        return Session(args.model, args.priors if priors is ... else priors, sets, args.sources,
                        draws=args.draws, seed=args.seed, sampler=args.sampler, tune=args.tune,
                        progress=err.is_terminal)
 

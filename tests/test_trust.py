@@ -143,3 +143,14 @@ def test_hanoi_json_and_brief_read_the_same(tmp_path):
     for idx in data["indices"]:
         v = js["variables"][idx["id"]]
         assert (idx["mean"], idx["lo"], idx["hi"]) == (v["mean"], v["lo"], v["hi"]), idx["id"]
+
+
+def test_cli_whatif_priors_compares_against_the_baseline_set(example_no_evidence):
+    """The command, not only the API: `--priors ALT` is the what-if side, the baseline stays the model's."""
+    proc = _cli("whatif", str(example_no_evidence), "--priors", str(SKEPTIC), "--draws", "200", "--json")
+    assert proc.returncode == 0, proc.stderr
+    cmp = json.loads(proc.stdout)
+    assert cmp["sides"] == ["package defaults", "example_skeptic"] and not cmp["identical"]
+    assert cmp["manifest"]["baseline_priors"] == "package defaults" and cmp["manifest"]["priors"] == "example_skeptic"
+    assert max(abs(r["diff"]["mean"]) for r in cmp["rows"]) > 0.02
+    _consistent(cmp)
