@@ -136,6 +136,26 @@ class Posterior:
         return replace(self, config_probs=probs, gate_probs=gates, lp=lp, recover=None,
                        observations=self.observations + tuple(extra)), logw
 
+    def without_untrusted(self, obs_id: str) -> str | None:
+        """Why :meth:`without` cannot be trusted for ``obs_id`` (None: it can).
+
+        Leaving out an index measurement widens the level's distribution: the
+        draws, concentrated by the measurement, are then asked to represent a wider
+        one, and Pareto k cannot see the region no draw reached. In the Gaussian
+        approximation (posterior sd s of the level, measurement sd m, and the spread
+        without it s0 with 1/s^2 = 1/s0^2 + 1/m^2) the weights 1/N(y; x, m) have a
+        finite variance only when s0 < m, i.e. s^2 < m^2 / 2: the measurement must
+        be less informative than everything else about that level.
+        """
+        ob = next(o for o in self.observations if o.id == obs_id)
+        if ob.kind != "index" or ob.variable not in self.states:
+            return None
+        s = float(np.std(self.states[ob.variable]))
+        if s * s >= ob.sd * ob.sd / 2:
+            return (f"the measurement (sd {ob.sd:g}) dominates what else is known of {ob.variable} (posterior sd "
+                    f"{s:.3f}): reweighting the draws would understate what it moved")
+        return None
+
     def without(self, obs_id: str) -> tuple[Posterior, np.ndarray]:
         """This posterior with one observation left out: (posterior, log importance weights per draw).
 

@@ -224,11 +224,18 @@ class Session:
 
     def without(self, base: Result, obs_id: str) -> Result:
         """``base`` as if observation ``obs_id`` had not been made: its posterior draws, importance-weighted
-        (:meth:`Posterior.without`; Pareto k in ``diagnostics``), nothing sampled or compiled again."""
+        (:meth:`Posterior.without`; Pareto k in ``diagnostics``), nothing sampled or compiled again; or, where
+        :meth:`Posterior.without_untrusted` says the draws cannot carry it, a fresh posterior without it."""
         r = base.resolved
         if base.posterior is None or base.weights is not None:
             raise ValueError("without(): needs an unweighted posterior result")
         rest = replace(r, evidence=tuple(o for o in r.evidence if o.id != obs_id))
+        why = base.posterior.without_untrusted(obs_id)
+        if why:  # the draws cannot carry it: a fresh posterior without the observation
+            log.info("leaving %s out: %s; sampling anew", obs_id, why)
+            res = self.run(rest, do=base.do)
+            res.diagnostics["method"] += f"; sampled anew without {obs_id} ({why})"
+            return res
         post, logw = base.posterior.without(obs_id)
         return self._simulate(rest, Numbers.of(r), post, base.do, logw)
 
