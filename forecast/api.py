@@ -33,14 +33,8 @@ def whatif(model: str | Path, priors: str | Path | None = None, *, scenario: str
     """``forecast whatif``: the baseline (prior set ``priors``, default the model's baseline) beside the what-if
     (``alt_priors``, ``sets``, ``scenario``, ``do``, ``observe``), largest change first."""
     s = Session(model, priors, None, sources, draws=draws, seed=seed, sampler=sampler, tune=tune)
-    base_name = s.prior_set_name(s.priors_path)
-    alt_name = s.prior_set_name(s.locate(alt_priors)) if alt_priors else base_name
-    r, sdo, label = s.whatif_resolved(scenario, sets, alt_priors, observe)
     base = s.run()
-    alt = s.variant(base, r, {**sdo, **(do or {})})
-    alt.manifest.update(baseline_priors=base_name, priors=alt_name, scenario=scenario, sets=dict(sets or {}),
-                        observe=dict(observe or {}), do={**sdo, **(do or {})})
-    return compare(base, alt, label, sides=(base_name, alt_name + (" with --set" if sets else "")))
-
+    alt, label, sides = s.whatif(base, scenario, sets, alt_priors, observe, do)
+    return compare(base, alt, label, sides=sides)
 
 __all__ = ["Session", "check", "load_result", "run", "whatif"]

@@ -134,14 +134,10 @@ def whatif_command(args, sets, observe, do) -> int:
         names = [x.id for x in s.model.scenarios]
         raise SpecError([Problem(str(s.model_path), f"scenarios.{args.scenario}",
                                  "no such scenario" + did_you_mean(args.scenario, names))])
-    base_name = s.prior_set_name(s.priors_path)
-    alt_name = s.prior_set_name(s.locate(args.priors)) if args.priors else base_name
-    r, sdo, label = s.whatif_resolved(args.scenario, sets, args.priors, observe)
+    s.whatif_resolved(args.scenario, sets, args.priors, observe)  # bad --set/--priors/--observe: before sampling
     base = _simulate(s, "baseline", lambda: s.run())
-    alt = _simulate(s, "what-if", lambda: s.variant(base, r, {**sdo, **do}))
-    alt.manifest.update(baseline_priors=base_name, priors=alt_name, scenario=args.scenario, sets=dict(sets),
-                        observe=dict(observe), do={**sdo, **do})
-    cmp = compare(base, alt, label, sides=(base_name, alt_name + (" with --set" if sets else "")))
+    alt, label, sides = _simulate(s, "what-if", lambda: s.whatif(base, args.scenario, sets, args.priors, observe, do))
+    cmp = compare(base, alt, label, sides=sides)
     if args.out:
         save(alt, args.out, cmp)
     if args.json:

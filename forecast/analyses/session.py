@@ -251,6 +251,19 @@ class Session:
             r = self.resolve(self.locate(priors) if priors else ..., sets=sets or None, observe=observe or None)
         return r, do, label
 
+    def whatif(self, base: Result, scenario: str | None = None, sets: dict | None = None, priors=None,
+               observe: dict | None = None, do: dict | None = None) -> tuple[Result, str, tuple[str, str]]:
+        """``forecast whatif`` beside ``base`` (the session's prior set): the what-if result (its manifest
+        holding every argument), its label, and the names of the two prior sets compared."""
+        base_name = self.prior_set_name(self.priors_path)
+        alt_name = self.prior_set_name(self.locate(priors)) if priors else base_name
+        r, sdo, label = self.whatif_resolved(scenario, sets, priors, observe)
+        acts = {**sdo, **(do or {})}
+        alt = self.variant(base, r, acts)
+        alt.manifest.update(baseline_priors=base_name, priors=alt_name, scenario=scenario, sets=dict(sets or {}),
+                            observe=dict(observe or {}), do=acts)
+        return alt, label, (base_name, alt_name + (" with --set" if sets else ""))
+
     def scenario(self, base: Result, name: str) -> Result:
         """A named scenario beside ``base`` (:meth:`variant`: paired draws, reweighted where it can)."""
         r, do = scenario_resolved(self, name)
