@@ -33,8 +33,7 @@ def whatif(model: str | Path, priors: str | Path | None = None, *, scenario: str
     """``forecast whatif``: the baseline (prior set ``priors``, default the model's baseline) beside the what-if
     (``alt_priors``, ``sets``, ``scenario``, ``do``, ``observe``), largest change first."""
     s = Session(model, priors, None, sources, draws=draws, seed=seed, sampler=sampler, tune=tune)
-    base = s.run()
-    alt, label, sides = s.whatif(base, scenario, sets, alt_priors, observe, do)
+    base, alt, label, sides = s.whatif(scenario, sets, alt_priors, observe, do)
     return compare(base, alt, label, sides=sides)
 
 __all__ = ["Session", "check", "load_result", "run", "whatif"]

@@ -134,9 +134,8 @@ def whatif_command(args, sets, observe, do) -> int:
         names = [x.id for x in s.model.scenarios]
         raise SpecError([Problem(str(s.model_path), f"scenarios.{args.scenario}",
                                  "no such scenario" + did_you_mean(args.scenario, names))])
-    s.whatif_resolved(args.scenario, sets, args.priors, observe)  # bad --set/--priors/--observe: before sampling
-    base = _simulate(s, "baseline", lambda: s.run())
-    alt, label, sides = _simulate(s, "what-if", lambda: s.whatif(base, args.scenario, sets, args.priors, observe, do))
+    base, alt, label, sides = _simulate(s, "baseline and what-if",
+                                        lambda: s.whatif(args.scenario, sets, args.priors, observe, do))
     cmp = compare(base, alt, label, sides=sides)
     if args.out:
         save(alt, args.out, cmp)

@@ -44,6 +44,7 @@ from forecast.spec import load_model, load_prior_set, resolve
 from forecast.spec.defaults import DEFAULTS
 from forecast.spec.errors import Problem, SpecError
 from forecast.spec.locate import prior_set_path
+from forecast.spec.priorsets import DEFAULT_PATH
 from forecast.spec.resolve import Resolved
 
 log = logging.getLogger(__name__)
@@ -251,18 +252,20 @@ class Session:
             r = self.resolve(self.locate(priors) if priors else ..., sets=sets or None, observe=observe or None)
         return r, do, label
 
-    def whatif(self, base: Result, scenario: str | None = None, sets: dict | None = None, priors=None,
-               observe: dict | None = None, do: dict | None = None) -> tuple[Result, str, tuple[str, str]]:
-        """``forecast whatif`` beside ``base`` (the session's prior set): the what-if result (its manifest
-        holding every argument), its label, and the names of the two prior sets compared."""
+    def whatif(self, scenario: str | None = None, sets: dict | None = None, priors=None,
+               observe: dict | None = None, do: dict | None = None) -> tuple[Result, Result, str, tuple[str, str]]:
+        """``forecast whatif``: its arguments resolved (bad input raises before anything is sampled), then the
+        baseline (the session's prior set) and the what-if beside it (its manifest holding every argument);
+        returns both, the label, and the names of the two prior sets compared."""
         base_name = self.prior_set_name(self.priors_path)
         alt_name = self.prior_set_name(self.locate(priors)) if priors else base_name
         r, sdo, label = self.whatif_resolved(scenario, sets, priors, observe)
         acts = {**sdo, **(do or {})}
+        base = self.run()
         alt = self.variant(base, r, acts)
         alt.manifest.update(baseline_priors=base_name, priors=alt_name, scenario=scenario, sets=dict(sets or {}),
                             observe=dict(observe or {}), do=acts)
-        return alt, label, (base_name, alt_name + (" with --set" if sets else ""))
+        return base, alt, label, (base_name, alt_name + (" with --set" if sets else ""))
 
     def scenario(self, base: Result, name: str) -> Result:
         """A named scenario beside ``base`` (:meth:`variant`: paired draws, reweighted where it can)."""
@@ -353,8 +356,8 @@ class Session:
             "model": str(self.model_path),
             "model_sha256": sha256(self.model_path),
             "prior_files": {f: sha256(f) for f in r.priors.files},
-            "priors": self.prior_set_name(r.priors.files[-1] if r.priors.files
-                                          and not r.priors.files[-1].endswith("default_priors.toml") else None),
+            "priors": self.prior_set_name(None if not r.priors.files or Path(r.priors.files[-1]) == DEFAULT_PATH
+                                          else r.priors.files[-1]),
             "sets": dict(self.sets),
             "observe": {o.variable: o.value for o in r.evidence if o.id.startswith("observe_")},
             "do": do,

@@ -59,6 +59,7 @@ import pytensor.tensor as pt
 
 from forecast.compile.vectors import Layout, hyper_vector, vector_prior
 from forecast.spec.fit import fit_bands
+from forecast.spec.limits import ancestral_set  # noqa: F401 (one definition, in the spec layer)
 from forecast.spec.resolve import Resolved
 
 
@@ -189,20 +190,6 @@ def build(r: Resolved, numbers: Numbers, *, draws: int, reps: int) -> Built:
 def set_hyper(model: pm.Model, numbers: Numbers, layout: Layout) -> None:
     """Write hyperparameter values into a model's data vectors (no recompilation needed)."""
     layout.set_hyper(model, numbers.hyper_values())
-
-
-def ancestral_set(r: Resolved, targets: Iterable[str]) -> set[str]:
-    """The targets and every variable with a claim path into them."""
-    parents: dict[str, set[str]] = {v: set() for v in r.order}
-    for c in r.claims.values():
-        parents[c.effect].add(c.cause)
-    seen, stack = set(), list(targets)
-    while stack:
-        v = stack.pop()
-        if v not in seen:
-            seen.add(v)
-            stack.extend(parents[v])
-    return seen
 
 
 def descendants(r: Resolved, sources: Iterable[str]) -> set[str]:

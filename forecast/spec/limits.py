@@ -24,7 +24,8 @@ SHOW = 8  # ids named in a message before "…"
 
 
 def ancestral_set(r: Resolved, targets: Iterable[str]) -> set[str]:
-    """The targets and every variable with a claim path into them (as :func:`forecast.compile.ancestral_set`)."""
+    """The targets and every variable with a claim path into them (the one definition: the compile layer and
+    the analyses read it from here)."""
     parents: dict[str, set[str]] = {v: set() for v in r.variables}
     for c in r.claims.values():
         parents.setdefault(c.effect, set()).add(c.cause)
@@ -42,9 +43,11 @@ def _names(ids: list[str]) -> str:
     return ", ".join(ids[:SHOW]) + (", …" if len(ids) > SHOW else "")
 
 
-def latent_events(r: Resolved) -> list[str]:
-    """The unobserved events of the evidence's ancestral set, in model order (the engine's ``latent``)."""
-    nodes = ancestral_set(r, {o.variable for o in r.evidence})
+def latent_events(r: Resolved, nodes: set[str] | None = None) -> list[str]:
+    """The unobserved events of the evidence's ancestral set (``nodes``, when already known), in model order
+    (the engine's ``latent``)."""
+    if nodes is None:
+        nodes = ancestral_set(r, {o.variable for o in r.evidence})
     observed = {o.variable for o in r.evidence if o.kind == "event"}
     return [v for v in r.order if v in nodes and r.variables[v].kind == "event" and v not in observed]
 
@@ -60,12 +63,12 @@ def problems(r: Resolved) -> list[Problem]:
         return []
     f = r.model.path
     out: list[Problem] = []
-    latent = latent_events(r)
+    nodes = ancestral_set(r, {o.variable for o in r.evidence})
+    latent = latent_events(r, nodes)
     if len(latent) > MAX_LATENT:
         out.append(Problem(f, "evidence", (
             f"{len(latent)} unobserved events upstream of the evidence ({_names(latent)}); the exact engine "
             f"sums out at most {MAX_LATENT} (observe some of them, or drop claims or evidence)")))
-    nodes = ancestral_set(r, {o.variable for o in r.evidence})
     for v in r.order:
         if v not in nodes:
             continue
