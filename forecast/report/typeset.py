@@ -82,7 +82,7 @@ def prepare(data: dict, figures: dict[str, str], paper: str) -> dict:
         rows = []
         for r in w["rows"]:
             index = r["kind"] == "index"
-            f = (lambda s: f"{s['mean']:.2f}") if index else (lambda s: text.pct(s["mean"]))
+            f = (lambda s: summary.level(s["mean"])) if index else (lambda s: text.pct(s["mean"]))
             g = summary.level_change if index else text.pts
             d = r["diff"]
             rows.append([f"{r['id']}: {r['short']}" if r["short"] else r["label"], f(r["baseline"]), f(r["whatif"]),
