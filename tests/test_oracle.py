@@ -1,9 +1,12 @@
 """Oracle tests: the engine against exact inference in pgmpy on small networks.
 
-With every parameter fixed (a numeric ``base``, a ``DiracDelta`` strength,
-``credence = 1.0``) a model is an ordinary Bayesian network of binary events:
+With every parameter fixed (a numeric ``base``, a ``DiracDelta`` strength) a
+model is an ordinary Bayesian network of binary events:
 
-    P(v = 1 | parents) = sigmoid(logit(base_v) + sum over claims of sign * beta * x_cause).
+    P(v = 1 | parents) = sigmoid(logit(base_v) + sum over claims of g * sign * beta * x_cause),
+
+where an uncertain claim's gate ``g`` is a root node with P(g = 1) = its credence
+(a certain claim has g = 1).
 
 Each model under ``tests/oracle_models/`` is read here with ``tomllib`` and
 rebuilt as a pgmpy ``DiscreteBayesianNetwork`` (so the two can never describe
@@ -16,7 +19,8 @@ with the exact value:
   ``forecast/analyses/session.py`` and ``docs/semantics.md``): a variable not
   downstream of the intervention keeps its posterior given all evidence; a
   downstream one is the sum, over the joint posterior of the upstream variables
-  given all evidence, of its probability in the mutilated network (incoming
+  given all evidence (claim gates included: they are roots, never downstream
+  of an intervention), of its probability in the mutilated network (incoming
   edges of the intervened variables cut, their CPDs set to the intervened
   value), with the evidence downstream ignored. When no evidence lies
   downstream this equals pgmpy's ``CausalInference.query(..., do=...,
@@ -68,17 +72,23 @@ FLOOR = 0.01
 def network(name: str) -> dict:
     """Parents, base rates and signed effect sizes of a model file, and its file evidence.
 
-    Every claim must be fixed (``DiracDelta`` strength, credence 1). A base is a
-    number, or (roots only) a Beta, which as a root is exactly Bernoulli(its mean).
+    Every claim's strength must be fixed (``DiracDelta``). A claim with credence below 1 gets a gate: a
+    root node ``gate:<claim>`` with P(on) = credence, a parent of the claim's effect that switches the
+    claim's push. A base is a number, or (roots only) a Beta, which as a root is exactly Bernoulli(its mean).
     """
     doc = tomllib.loads((MODELS / f"{name}.toml").read_text())
     parents: dict[str, list[str]] = {v["id"]: [] for v in doc["variables"]}
-    base, weight = {}, {}
+    base, terms = {}, {v["id"]: [] for v in doc["variables"]}  # terms: (cause, gate or None, signed beta)
     for c in doc.get("claims", []):
-        assert c["strength"]["dist"] == "DiracDelta" and c["credence"] == 1.0, c["id"]
-        parents[c["effect"]].append(c["cause"])
+        assert c["strength"]["dist"] == "DiracDelta", c["id"]
         sign = 1.0 if c["direction"] == "raises" else -1.0
-        weight[(c["cause"], c["effect"])] = sign * float(c["strength"]["kwargs"]["c"])
+        gate = None
+        if c["credence"] < 1.0:
+            gate = f"gate:{c['id']}"
+            parents[gate], base[gate], terms[gate] = [], float(c["credence"]), []
+            parents[c["effect"]].append(gate)
+        parents[c["effect"]].append(c["cause"])
+        terms[c["effect"]].append((c["cause"], gate, sign * float(c["strength"]["kwargs"]["c"])))
     for v in doc["variables"]:
         assert v["kind"] == "event"
         b = v["base"]
@@ -87,7 +97,7 @@ def network(name: str) -> dict:
             b = b["kwargs"]["alpha"] / (b["kwargs"]["alpha"] + b["kwargs"]["beta"])
         base[v["id"]] = float(b)
     evidence = {e["variable"]: float(e["value"]) for e in doc.get("evidence", [])}
-    return {"parents": parents, "base": base, "weight": weight, "evidence": evidence}
+    return {"parents": parents, "base": base, "terms": terms, "evidence": evidence}
 
 
 def sigmoid(z: float) -> float:
@@ -108,10 +118,12 @@ def pgmpy_network(name: str, do: dict[str, float] | None = None) -> DiscreteBaye
         if v in do:
             p1 = [[float(do[v])]]
         else:  # columns: parent states in itertools.product order (last parent fastest), as pgmpy expects
-            p1 = [[
-                sigmoid(logit(net["base"][v]) + sum(net["weight"][(p, v)] * x for p, x in zip(ps, xs)))
-                for xs in itertools.product((0, 1), repeat=len(ps))
-            ]]
+            p1 = []
+            for xs in itertools.product((0, 1), repeat=len(ps)):
+                x = dict(zip(ps, xs))
+                p1.append(sigmoid(logit(net["base"][v]) + sum(
+                    w * x[cause] * (x[gate] if gate else 1) for cause, gate, w in net["terms"][v])))
+            p1 = [p1]
         p1 = np.array(p1)
         bn.add_cpds(TabularCPD(v, 2, np.vstack([1.0 - p1, p1]), evidence=ps or None,
                                evidence_card=[2] * len(ps) or None))
@@ -251,6 +263,11 @@ CASES = [
     ("branch", {}, {"R": 1.0}, "LYZ"),  # do with evidence (X) not downstream of it
     ("branch", {}, {"Y": 0.0}, "LRZ"),
     ("branch", {}, {"X": 0.0}, "LYZ"),  # evidence on the intervened variable: L keeps P(L | X=1)
+    # (4) uncertain claims A -> B (observed) -> C <- R: gates summed out, recovered, kept after a do()
+    ("gated", {}, {}, "ARC"),
+    ("gated", {}, {"A": 1.0}, "RBC"),  # B simulated again with the gate of A -> B from its posterior
+    ("gated", {"C": 1.0}, {}, "ARB"),
+    ("gated", {"C": 1.0}, {"A": 1.0}, "RBC"),  # an observation downstream of the intervention
 ]
 SLOW_CASES = [  # the same network with a random Beta base rate on L: NUTS, and an ESS that matters
     ("branch_beta", {}, {}, "LYZ"),
@@ -317,6 +334,55 @@ def test_intervention_is_not_conditioning(sessions):
     est, tol = float(res.outcomes["A"].mean()), 4 * mcse(res, "A") + FLOOR
     assert abs(est - p_obs) > tol, f"P(A | do(B=1)) estimated {est:.4f} equals P(A | B=1) = {p_obs:.4f}"
     assert abs(est - p_do) <= tol
+
+
+def test_gates_after_an_intervention_are_kept_from_the_posterior(sessions):
+    """Had A been true, B is simulated again: the gate of A -> B is a parameter of the draw, kept from its
+    posterior given B = 1 (0.73), not drawn from its prior credence (0.5), which would give the answer
+    without the evidence (0.46 instead of 0.61)."""
+    kept, prior = distinct("gated", "B", {"evidence": {"B": 1.0}, "do": {"A": 1.0}}, {"do": {"A": 1.0}})
+    res = run(sessions("gated"), {}, {"A": 1.0})
+    est, tol = float(res.outcomes["B"].mean()), 4 * mcse(res, "B") + FLOOR
+    assert abs(est - kept) <= tol and abs(est - prior) > tol, (est, kept, prior, tol)
+
+
+def test_run_and_whatif_agree_on_a_do_with_an_observation_downstream(sessions):
+    """``--do A=1 --observe C=1`` (C downstream of A, outside the file evidence's ancestral set): the
+    observation describes the actual world, so it informs the posterior (R, the gates) and C itself is
+    simulated again. ``run`` and ``whatif`` must give the same exact answer; weighting the intervened
+    worlds by C = 1 instead (conditioning in the mutilated network) gives another one."""
+    s = sessions("gated")
+    direct = s.run(s.resolve(observe={"C": 1.0}), do={"A": 1.0})
+    _, alt, _, _ = s.whatif(observe={"C": 1.0}, do={"A": 1.0})
+    evidence = {**network("gated")["evidence"], "C": 1.0}
+    for res in (direct, alt):
+        bad = compare("gated", res, "RBC", evidence, {"A": 1.0})
+        assert not bad, "\n".join(bad)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wrong = _ve(pgmpy_network("gated", {"A": 1.0}), "R", {"A": 1, "C": 1})  # C = 1 in the hypothetical world
+    want = exact("gated", "R", evidence, {"A": 1.0})
+    assert abs(wrong - want) > 0.02 and abs(alt.mean("R") - wrong) > FLOOR / 2, (wrong, want)
+    for v in "RBC":
+        assert abs(alt.mean(v) - direct.mean(v)) <= 4 * mcse(direct, v) + 1e-9, v
+
+
+def test_cli_run_and_whatif_print_the_same_answer():
+    """The two commands, through the command line, on the same --do / --observe: the same numbers."""
+    import json
+    import subprocess
+    import sys
+
+    args = [str(MODELS / "gated.toml"), "--do", "A=1", "--observe", "C=1", "--json", "--draws", "400"]
+    out = {}
+    for cmd in ("run", "whatif"):
+        proc = subprocess.run([sys.executable, "-m", "forecast", cmd, *args], capture_output=True, text=True,
+                              timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        out[cmd] = json.loads(proc.stdout)
+    rows = {row["id"]: row["whatif"]["mean"] for row in out["whatif"]["rows"]}
+    for v, got in out["run"]["variables"].items():
+        assert rows[v] == pytest.approx(got["mean"], abs=1e-12), v
 
 
 # --------------------------------------------------------------------------- leaving one observation out

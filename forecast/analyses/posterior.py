@@ -66,6 +66,14 @@ class Posterior:
     # only enter the prior density of the draws, ``prior_lp(numbers)`` (T,)
     joint_keys: frozenset = frozenset()
     prior_lp: Callable[[Numbers], np.ndarray] | None = field(default=None, repr=False)
+    # the gates' joint posterior per variable (``abduct``): ``rows(numbers, switch)`` (T, K, M) for the marginal's
+    # own configurations (see Marginal.terms), ``row_var`` / ``row_on`` its rows, ``gated`` their columns;
+    # ``doubled``: the switch of an observed event left out by ``without`` (configurations doubled)
+    rows: Callable[..., np.ndarray] | None = field(default=None, repr=False)
+    row_var: list[str] = field(default_factory=list)
+    row_on: np.ndarray | None = field(default=None, repr=False)
+    gated: list[str] = field(default_factory=list)
+    doubled: tuple[str, float] | None = None
 
     def event_prob(self, v: str) -> np.ndarray:
         """P(latent event v | parameters, evidence), per draw."""
@@ -77,6 +85,45 @@ class Posterior:
             return {}
         idx = sample_configs(self.config_probs, reps, seed)
         return {v: self.configs[idx, i].astype(float) for i, v in enumerate(self.latent)}
+
+    def abduct(self, claims, reps: int, seed: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Gates of ``claims`` per draw (T,) and the latent events' states (T, reps), jointly from the posterior.
+
+        For an intervention: what is downstream of it is simulated again with the draw's parameters, and the
+        gates of the claims into it are parameters too, so they are kept from the posterior given all
+        evidence ("abduction"), not drawn from their prior credence. Per draw, a configuration k of the latent
+        events is drawn from P(k | draw, evidence), then each variable's gate combination from
+        P(gates | k, draw, evidence) (the gates of different variables are independent given k); the worlds'
+        configurations are then drawn from P(k | those gates, draw, evidence), so that every world holds a
+        draw of the joint posterior. Gates outside the ancestral set are not here: their posterior is their
+        prior. Without such ``claims`` this is :meth:`latent_worlds`.
+        """
+        mine = [c for c in claims if c in self.gated]
+        if not mine or self.rows is None:
+            return {}, self.latent_worlds(reps, seed)
+        rows = self.rows(self.numbers)
+        if self.doubled is not None:  # configurations [k, v = x] then [k, v = 1 - x]: see ``without``
+            rows = np.concatenate([rows, self.rows(self.numbers, self.doubled)], axis=1)
+        rng = np.random.default_rng(seed)
+        T, K = self.config_probs.shape
+        k0 = sample_configs(self.config_probs, 1, int(rng.integers(2**31)))[:, 0]  # (T,)
+        cols = [self.gated.index(c) for c in mine]
+        variables = sorted({self.row_var[m] for m in range(len(self.row_var))
+                            if np.any(self.row_on[m, cols] > 0)})
+        gates = {c: np.zeros(T) for c in mine}
+        logp = np.log(np.maximum(self.config_probs, 1e-300))  # (T, K): P(k | gates drawn so far)
+        for v in variables:
+            at = np.array([m for m, w in enumerate(self.row_var) if w == v])
+            p = rows[np.arange(T), k0][:, at]  # (T, rows of v): P(gate combination | k0)
+            pick = at[sample_configs(p / p.sum(axis=1, keepdims=True), 1, int(rng.integers(2**31)))[:, 0]]
+            for c, j in zip(mine, cols):
+                gates[c] = np.maximum(gates[c], self.row_on[pick, j])  # a gate's on in at most its own rows
+            logp = logp + np.log(np.maximum(rows[np.arange(T), :, pick], 1e-300))  # (T, K)
+        probs = np.exp(logp - logp.max(axis=1, keepdims=True))
+        probs /= probs.sum(axis=1, keepdims=True)
+        idx = sample_configs(probs, reps, int(rng.integers(2**31))) if self.latent else None
+        worlds = {v: self.configs[idx, i].astype(float) for i, v in enumerate(self.latent)} if self.latent else {}
+        return gates, worlds
 
     def reweighted(self, old: Numbers, new: Numbers) -> tuple[Posterior, np.ndarray]:
         """This posterior under other hyperparameters: (recovered binaries, log importance weights per draw).
@@ -193,7 +240,7 @@ class Posterior:
                 configs = np.vstack([np.column_stack([self.configs, np.full(K, x)]),
                                      np.column_stack([self.configs, np.full(K, 1.0 - x)])])
                 post = replace(
-                    self, latent=[*self.latent, ob.variable], configs=configs,
+                    self, latent=[*self.latent, ob.variable], configs=configs, doubled=self.switches[obs_id],
                     config_probs=np.hstack([a * probs, (1 - a) * probs2]),
                     gate_probs={c: a[:, 0] * g + (1 - a[:, 0]) * gates2[c] for c, g in gates.items()},
                     states={v: s for v, s in self.states.items() if v != ob.variable},
@@ -283,11 +330,12 @@ def health(idata: az.InferenceData | None, sampler: str, name: Callable[[str], s
 def _recovery(mg: Marginal, draws: dict[str, np.ndarray], T: int) -> tuple[Callable[..., tuple], Callable, frozenset]:
     """Compiled: ``T`` draws of the free variables (``draws``: name -> (T, n)) -> (log p(params, evidence),
     config probs, gate probs, levels), all draws at once (the marginal's equations with a draw dimension);
-    the same draws -> their log prior density alone (T,); and the hyperparameter keys the joint of the
+    the same draws -> their log prior density alone (T,); -> the gates' joint per variable and configuration
+    (T, K, M); and the hyperparameter keys the joint of the
     binaries reads at fixed draws (read off its graph: credences, fixed values)."""
     m = mg.model
     batched = {n: pt.tensor(n, shape=x.shape, dtype=m[n].dtype) for n, x in draws.items()}
-    joint, gates, levels = mg.terms(batched, (T,))
+    joint, gates, levels, rows = mg.terms(batched, (T,))
     read = {v.name for v in graph_inputs([joint, gates, levels])}
     joint_keys = frozenset(k for name, keys in mg.layout.hyper.items() if name in read for k in keys)
     mask = pt.vector("mask", shape=(len(mg.configs),))  # log weights of the configurations (0: all allowed)
@@ -301,7 +349,9 @@ def _recovery(mg: Marginal, draws: dict[str, np.ndarray], T: int) -> tuple[Calla
                            mode=RECOVERY_MODE)
     prior_fn = pytensor.function(list(batched.values()), prior * pt.ones(T), on_unused_input="ignore",
                                  mode=RECOVERY_MODE)
-    return fn, prior_fn, joint_keys
+    rows_fn = pytensor.function(list(batched.values()), rows * pt.ones((T, 1, 1)), on_unused_input="ignore",
+                                mode=RECOVERY_MODE)
+    return fn, prior_fn, rows_fn, joint_keys
 
 
 def sample_posterior(
@@ -331,7 +381,19 @@ def sample_posterior(
     else:  # every parameter fixed: the evidence is summed exactly, nothing to sample
         flat = {}
     T = draws
-    fn, prior_fn, joint_keys = _recovery(mg, {n: flat[n] for n in names}, T)
+    fn, prior_fn, rows_fn, joint_keys = _recovery(mg, {n: flat[n] for n in names}, T)
+
+    def rows(nums: Numbers, switch: tuple[str, float] | None = None) -> np.ndarray:
+        set_hyper(mg.model, nums, mg.layout)
+        data = mg.model[switch[0]] if switch is not None else None
+        kept = data.get_value() if data is not None else None
+        if data is not None:
+            data.set_value(np.asarray(switch[1], dtype=data.dtype))
+        try:
+            return np.asarray(rows_fn(*(flat[n] for n in names)), dtype=float)
+        finally:
+            if data is not None:
+                data.set_value(kept)
 
     def prior_lp(nums: Numbers) -> np.ndarray:
         set_hyper(mg.model, nums, mg.layout)
@@ -362,4 +424,5 @@ def sample_posterior(
     diag = health(idata, sampler, namer(mg.layout))
     return Posterior(theta, states, idata, diag, mg.latent, mg.configs, probs, gates, recover,
                      tuple(o for o in r.evidence if o.variable in nodes), mg.switches, numbers, lp,
-                     frozenset(k for keys in mg.layout.hyper.values() for k in keys), joint_keys, prior_lp)
+                     frozenset(k for keys in mg.layout.hyper.values() for k in keys), joint_keys, prior_lp,
+                     rows, mg.row_var, mg.row_on, list(mg.gated))

@@ -10,10 +10,13 @@ What-if semantics
 * ``do`` (an intervention, ``pm.do``), read as "had X been so": what the
   evidence taught us is kept (the parameter draws and the states of variables
   not downstream of the intervention come from the baseline posterior given
-  all evidence), the intervened variables are fixed, and everything
+  all evidence; so are the gates of the claims into what is simulated again:
+  :meth:`Posterior.abduct`), the intervened variables are fixed, and everything
   downstream of them is simulated again, ignoring the evidence observed there
   (it describes the world the intervention replaces). The parameter draws are
-  the baseline's, so differences are paired draw by draw.
+  the baseline's, so differences are paired draw by draw. An observation added
+  beside an intervention is a fact about the actual world: it enters the
+  posterior, the same in ``run`` and in a what-if.
 * prior changes (``--set``, another prior set): without evidence the same
   compiled functions are fed new hyperparameters and the same seed (common
   random numbers); with evidence, :meth:`Session.variant` importance-reweights
@@ -278,8 +281,9 @@ class Session:
         An observation about the evidence's ancestral set (a latent event, an index level) conditions
         each draw exactly (:meth:`Posterior.observed`); an observed event or soft report outside it
         is taken in by likelihood weighting of the simulated worlds (:meth:`Engine.simulate`). The draws
-        are then importance-weighted (PSIS). None, to sample anew, when an observation is of another
-        kind, or the weights lean on a few draws (Pareto k > 0.7).
+        are then importance-weighted (PSIS). None, to sample anew (:meth:`run`, whose answer this must equal),
+        when an observation is of another kind, lies downstream of an intervention (it describes the actual
+        world, not the simulated hypothetical one), or the weights lean on a few draws (Pareto k > 0.7).
         """
         old = base.resolved.evidence
         extra = [o for o in r.evidence if o not in old]
@@ -290,14 +294,18 @@ class Session:
             return None
         inside = set(post.latent) | set(post.states)
         outside = [o for o in extra if o.variable not in inside]
+        do = {k: float(v) for k, v in (base.do if do is None else do).items()}
         if any(o.kind == "index" for o in outside):
+            return None
+        if do and any(o.variable in descendants(r, do) for o in outside):
+            # an observation describes the world as it is; downstream of an intervention the worlds simulated
+            # are the hypothetical ones, so weighting them by it would condition on the wrong world
             return None
         got = post.observed([o for o in extra if o.variable in inside])
         if got is None:
             return None
         likelihood = tuple(("event", o.variable, float(o.value)) if o.kind == "event"
                            else ("soft", o.variable, float(o.value), float(o.accuracy)) for o in outside)
-        do = {k: float(v) for k, v in (base.do if do is None else do).items()}
         res = self._simulate(r, numbers, got[0], do, got[1], likelihood)
         if res.diagnostics["pareto_k"] > PARETO_K_MAX or not np.all(np.isfinite(res.weights)):
             return None
@@ -315,7 +323,10 @@ class Session:
         if post is not None:
             theta.update(post.theta)
             fixed = {v: x for v, x in post.states.items() if v not in cut}
-            worlds = {v: x for v, x in post.latent_worlds(eng.R, self.seed + 2).items() if v not in cut}
+            # downstream of an intervention the claims' gates are kept from the posterior, with the worlds
+            gates, worlds = post.abduct([c for c in r.claims if r.claims[c].effect in cut], eng.R, self.seed + 2)
+            theta.update({f"gate__{c}": g.astype(theta[f"gate__{c}"].dtype) for c, g in gates.items()})
+            worlds = {v: x for v, x in worlds.items() if v not in cut}
             fixed.update(worlds)
         out = eng.simulate(theta, fixed=fixed, do=do, likelihood=likelihood, seed=self.seed + 1)
         omega = out.pop("__omega__", None)

@@ -81,10 +81,16 @@ class Marginal:
     # observation id -> (pm.Data name, value that removes it): an observed event's value (flipped, then
     # summed with the original: see Posterior.without) or a soft report's accuracy (1/2: uninformative)
     switches: dict[str, tuple[str, float]] = field(default_factory=dict)
+    # the rows of the gate table: row m is one combination of the gates into the variable ``row_var[m]``,
+    # ``row_on[m, j]`` = 1 where gate ``gated[j]`` is on in it (see ``terms``' row probabilities)
+    row_var: list[str] = field(default_factory=list)
+    row_on: np.ndarray | None = None
 
     def terms(self, values: dict[str, pt.TensorVariable] | None = None, lead: tuple[int, ...] = ()) -> tuple:
-        """(joint, gates, levels): log p(configuration, evidence, levels | parameters) (*lead, K),
-        P(gate on | k, parameters, evidence) (*lead, K, C) and the index levels (*lead, I).
+        """(joint, gates, levels, rows): log p(configuration, evidence, levels | parameters) (*lead, K),
+        P(gate on | k, parameters, evidence) (*lead, K, C), the index levels (*lead, I), and the joint
+        posterior of the gates into each variable, P(row m | k, parameters, evidence) (*lead, K, M): the
+        rows of one variable (``row_var``) sum to 1.
 
         Without ``values``, of the model's own random variables; with ``values`` (RV name ->
         tensor (*lead, ...)), of those: e.g. every posterior draw at once (``lead = (T,)``).
@@ -217,8 +223,9 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
         lp = (parts[0] if len(parts) == 1 else pt.concatenate(parts, axis=-1)) + logw  # (*lead, K, M)
         pad = pt.concatenate([lp, pt.full((*lead, K, 1), np.asarray(HUGE_NEG))], axis=-1)
         node = pm.math.logsumexp(pad[..., table], axis=-1)  # (*lead, K, N): gates summed per node
+        rows = pt.exp(lp - node[..., row_col])  # (*lead, K, M): each variable's gate combinations given k
         if gated:  # P(gate c on | k, ...): the probability of the rows of c's effect where c is on
-            gates = mm(pt.exp(lp - node[..., row_col]), on, (*lead, K))  # (*lead, K, Cg)
+            gates = mm(rows, on, (*lead, K))  # (*lead, K, Cg)
         else:
             gates = pt.zeros((*lead, K, 0))
         total = node.sum(axis=-1) + jac[..., None]
@@ -226,11 +233,12 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
             x = X[..., pos[ob.variable]]
             total = total + pm.logp(pm.Bernoulli.dist(p=q * x + (1 - q) * (1 - x)), ob.value)
         levels = level[..., [pos[v] for v in index]] if index else pt.zeros((*lead, 0))
-        return total, gates, levels
+        return total, gates, levels, rows
 
-    out = Marginal(model, {}, latent, configs, equations, list(gated), list(index), lay)
+    out = Marginal(model, {}, latent, configs, equations, list(gated), list(index), lay,
+                   row_var=[order[n] for n in row_node], row_on=on)
     with model:
-        joint, _, levels = out.terms()
+        joint, _, levels, _ = out.terms()
         for ob in r.evidence:
             if ob.variable not in nodes:
                 continue
