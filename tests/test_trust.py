@@ -154,3 +154,16 @@ def test_cli_whatif_priors_compares_against_the_baseline_set(example_no_evidence
     assert cmp["manifest"]["baseline_priors"] == "package defaults" and cmp["manifest"]["priors"] == "example_skeptic"
     assert max(abs(r["diff"]["mean"]) for r in cmp["rows"]) > 0.02
     _consistent(cmp)
+
+
+def test_sampler_warnings_name_index_levels_by_their_ids():
+    """NumPyro labels the marginal's levels by position (``z[2]``): the warning must say which variable."""
+    from forecast.analyses.posterior import namer
+    from forecast.compile.vectors import Layout
+
+    lay = Layout()
+    lay.vectors["base__Beta"] = ("base", ["x", "y"])
+    name = namer(lay, {"z__id": ("a", "b", "china_hegemony_drive"), "u__id": ("moon_support",)})
+    assert name("z[2]") == "level of china_hegemony_drive"
+    assert name("u[0]") == "level of moon_support"
+    assert name("base__Beta[1]") == "base rate of y"

@@ -290,6 +290,8 @@ def collect(
     names = [x.id for x in s.model.scenarios] if scenarios is None else list(scenarios)
     step("baseline")
     base = s.run()
+    if evidence_impact:  # the evidence log's fresh posteriors sample while the analyses below run
+        s.prefetch_without(base)
     base_q = questions_of(base)
     warned = bool(base.diagnostics.get("warnings"))
     m = s.model

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 
 import arviz as az
 import numpy as np
+import pandas as pd
 import pymc as pm
 import pytensor
 import pytensor.tensor as pt
@@ -272,15 +273,20 @@ def sample_configs(probs: np.ndarray, reps: int, seed: int) -> np.ndarray:
 KIND_WORDS = {"base": "base rate of", "effect": "strength of claim", "noise": "noise of", "level": "level of"}
 
 
-def namer(layout) -> Callable[[str], str]:
-    """A sampler's variable name (``base__Beta[4]``) in the model's own ids (``base rate of moon_support``)."""
+def namer(layout, coords: dict | None = None) -> Callable[[str], str]:
+    """A sampler's variable name (``base__Beta[4]``, ``z[2]``) in the model's own ids (``base rate of
+    moon_support``); ``coords``: the marginal model's, whose ``u__id`` / ``z__id`` name the index levels."""
+    coords = coords or {}
+
     def name(label: str) -> str:
         head, _, rest = str(label).partition("[")
         if head in layout.vectors and rest[:-1].isdigit():
             kind, ids = layout.vectors[head]
             return f"{KIND_WORDS.get(kind, kind)} {ids[int(rest[:-1])]}"
-        if head in ("u", "z") and rest:  # the marginal's index levels, labelled by variable id
-            return f"level of {rest[:-1]}"
+        if head in ("u", "z") and rest:  # the marginal's index levels, by position or by variable id
+            ids = list(coords.get(f"{head}__id", ()))
+            at = rest[:-1]
+            return f"level of {ids[int(at)] if at.isdigit() and int(at) < len(ids) else at}"
         kind, _, ident = head.partition("__")
         return f"{KIND_WORDS.get(kind, kind)} {ident}" if ident else head
     return name
@@ -292,11 +298,29 @@ def draws_for_ess(draws: int, ess: float, target: float = ESS_MIN) -> int:
     return int(-(-need // 100) * 100)
 
 
+def _flat(ds) -> pd.Series:
+    """A diagnostic Dataset (one array per variable) as one Series labelled like az.summary's rows."""
+    out = {}
+    for name, arr in ds.data_vars.items():
+        values = np.atleast_1d(arr.values)
+        if arr.ndim == 0:
+            out[str(name)] = float(values[0])
+        else:
+            for idx in np.ndindex(arr.shape):
+                out[f"{name}[{','.join(map(str, idx))}]"] = float(arr.values[idx])
+    return pd.Series(out, dtype=float)
+
+
 def health(idata: az.InferenceData | None, sampler: str, name: Callable[[str], str] = str) -> dict:
     """R-hat, bulk and tail ESS, divergences, and plain-word warnings naming the model's ids (``name``)."""
     if idata is None or not len(idata.posterior.data_vars):
         return {"method": "exact (every parameter fixed)", "warnings": []}
-    summ = az.summary(idata, kind="diagnostics")
+    # unrounded (az.summary rounds R-hat to two decimals: 1.014 would pass as 1.01)
+    post = idata.posterior
+    summ = pd.DataFrame({
+        "r_hat": _flat(az.rhat(post)), "ess_bulk": _flat(az.ess(post, method="bulk")),
+        "ess_tail": _flat(az.ess(post, method="tail")),
+    })
     div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
     d = {
         "method": f"MCMC ({sampler} NUTS; gates and latent events summed out exactly)",
@@ -421,7 +445,7 @@ def sample_posterior(
     theta = {k: x for n in mg.layout.vectors for k, x in mg.layout.split(n, flat[n]).items()}
     states = {o.variable: np.full(T, o.value) for o in r.evidence if o.kind == "event" and o.variable in nodes}
     states.update(dict(zip(mg.level_ids, levels, strict=True)))
-    diag = health(idata, sampler, namer(mg.layout))
+    diag = health(idata, sampler, namer(mg.layout, mg.model.coords))
     return Posterior(theta, states, idata, diag, mg.latent, mg.configs, probs, gates, recover,
                      tuple(o for o in r.evidence if o.variable in nodes), mg.switches, numbers, lp,
                      frozenset(k for keys in mg.layout.hyper.values() for k in keys), joint_keys, prior_lp,

@@ -34,6 +34,7 @@ import datetime as dt
 import functools
 import hashlib
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
@@ -155,6 +156,8 @@ class Session:
         self.baseline = self.resolve()
         self._engines: list[Engine] = []
         self._posteriors: dict[tuple, Posterior] = {}
+        self._pending: dict[tuple, Future] = {}  # posteriors sampled in the background (``prefetch``)
+        self._executor: ThreadPoolExecutor | None = None
 
     def locate(self, priors: str | Path | None, origin: str = "--priors",
                relative_to: str | Path | None = None) -> Path | None:
@@ -185,15 +188,37 @@ class Session:
         self._engines.append(e)
         return e
 
+    @staticmethod
+    def _key(r: Resolved, numbers: Numbers) -> tuple:
+        return tuple(sorted(numbers.hyper_values().items())), r.evidence
+
+    def _sample(self, r: Resolved, numbers: Numbers, progress: bool) -> Posterior:
+        log.info("sampling the posterior given %d observations", len(r.evidence))
+        return sample_posterior(r, numbers, self.draws, seed=self.seed, chains=self.chains, tune=self.tune,
+                                sampler=self.sampler, progress=progress)
+
     def posterior(self, r: Resolved, numbers: Numbers) -> Posterior:
-        key = (tuple(sorted(numbers.hyper_values().items())), r.evidence)
+        key = self._key(r, numbers)
+        if key in self._pending:
+            self._posteriors[key] = self._pending.pop(key).result()
         if key not in self._posteriors:
-            log.info("sampling the posterior given %d observations", len(r.evidence))
-            self._posteriors[key] = sample_posterior(
-                r, numbers, self.draws, seed=self.seed, chains=self.chains, tune=self.tune,
-                sampler=self.sampler, progress=self.progress,
-            )
+            self._posteriors[key] = self._sample(r, numbers, self.progress)
         return self._posteriors[key]
+
+    def prefetch(self, r: Resolved) -> None:
+        """Start sampling ``r``'s posterior in a background thread; :meth:`posterior` (and so :meth:`run`)
+        picks it up when asked, waiting if it must. The sampler's own work (XLA's compile, the chains) runs
+        outside Python's lock, so it overlaps with what the caller does meanwhile (the report: its
+        sensitivity and what-if analyses, one core, while the chains use the others). The draws are the same
+        as :meth:`posterior` would give (same seed, and a model of its own: nothing is shared with the
+        caller's engines)."""
+        numbers = Numbers.of(r)
+        key = self._key(r, numbers)
+        if key in self._posteriors or key in self._pending or not r.evidence:
+            return
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posterior")
+        self._pending[key] = self._executor.submit(self._sample, r, numbers, False)
 
     def run(self, r: Resolved | None = None, do: dict[str, float] | None = None) -> Result:
         """Forward simulation (no evidence) or posterior (evidence), with optional interventions."""
@@ -211,7 +236,8 @@ class Session:
 
         Without evidence the compiled simulator is fed the new hyperparameters
         (same seed: common random numbers). With evidence the base posterior is
-        importance-reweighted: ``weights`` (PSIS-smoothed), Pareto k in ``diagnostics``.
+        importance-reweighted: ``weights`` (PSIS-smoothed), Pareto k in ``diagnostics``; where k exceeds
+        ``PARETO_K_MAX`` the draws cannot carry the change and the posterior is sampled anew (:meth:`run`).
         Further evidence goes to :meth:`observed`; a change of prior family, or evidence the draws
         cannot absorb, falls back to :meth:`run`.
         """
@@ -224,7 +250,16 @@ class Session:
         if base.posterior is None or numbers == old:  # nothing to reweight
             return self._simulate(r, numbers, base.posterior, do, None)
         post, logw = base.posterior.reweighted(old, numbers)
-        return self._simulate(r, numbers, post, do, logw)
+        res = self._simulate(r, numbers, post, do, logw)
+        k = res.diagnostics.get("pareto_k")
+        if k is not None and k > PARETO_K_MAX:  # the draws cannot carry the new priors: sample them
+            log.info("reweighting's Pareto k %.2f > %s: sampling anew", k, PARETO_K_MAX)
+            fresh = self.run(r, do=do)
+            fresh.diagnostics["method"] += (f"; sampled anew (reweighting the baseline's draws gave Pareto k "
+                                            f"{k:.2f} > {PARETO_K_MAX})")
+            fresh.diagnostics["pareto_k_reweighting"] = k
+            return fresh
+        return res
 
     def without(self, base: Result, obs_id: str) -> Result:
         """``base`` as if observation ``obs_id`` had not been made: its posterior draws, importance-weighted
@@ -233,7 +268,7 @@ class Session:
         r = base.resolved
         if base.posterior is None or base.weights is not None:
             raise ValueError("without(): needs an unweighted posterior result")
-        rest = replace(r, evidence=tuple(o for o in r.evidence if o.id != obs_id))
+        rest = self.without_resolved(base, obs_id)
         why = base.posterior.without_untrusted(obs_id)
         if why:  # the draws cannot carry it: a fresh posterior without the observation
             log.info("leaving %s out: %s; sampling anew", obs_id, why)
@@ -242,6 +277,20 @@ class Session:
             return res
         post, logw = base.posterior.without(obs_id)
         return self._simulate(rest, Numbers.of(r), post, base.do, logw)
+
+    @staticmethod
+    def without_resolved(base: Result, obs_id: str) -> Resolved:
+        """``base``'s spec without observation ``obs_id``."""
+        r = base.resolved
+        return replace(r, evidence=tuple(o for o in r.evidence if o.id != obs_id))
+
+    def prefetch_without(self, base: Result) -> None:
+        """Start the fresh posteriors :meth:`without` will need (observations the draws cannot leave out)."""
+        if base.posterior is None or base.weights is not None:
+            return
+        for ob in base.resolved.evidence:
+            if base.posterior.without_untrusted(ob.id):
+                self.prefetch(self.without_resolved(base, ob.id))
 
     def whatif_resolved(self, scenario: str | None = None, sets: dict | None = None, priors=None,
                         observe: dict | None = None) -> tuple[Resolved, dict[str, float], str]:
