@@ -380,6 +380,7 @@ def test_cli_run_and_whatif_print_the_same_answer():
                               timeout=600)
         assert proc.returncode == 0, proc.stderr
         out[cmd] = json.loads(proc.stdout)
+    assert out["run"]["variables"]["B"]["status"] == "observed, simulated again"  # B = 1 seen, below A
     rows = {row["id"]: row["whatif"]["mean"] for row in out["whatif"]["rows"]}
     for v, got in out["run"]["variables"].items():
         assert rows[v] == pytest.approx(got["mean"], abs=1e-12), v

@@ -176,13 +176,16 @@ def summarize(result: Result) -> dict:
     model = r.model
     variables = {}
     observed = {o.variable for o in r.evidence if o.kind == "event"}
+    from forecast.compile import descendants  # a Result exists: PyMC is loaded already
+
+    cut = descendants(r, result.do) if result.do else set()
     for v in model.variables:
         d = stat(result, v.id, v.kind == "event")
         d.update(label=v.label, kind=v.kind)
         if v.id in result.do:
             d["status"] = "intervened"
-        elif v.kind == "event" and v.id in observed:
-            d["status"] = "observed"
+        elif v.kind == "event" and v.id in observed:  # downstream of an intervention: its number is simulated
+            d["status"] = "observed, simulated again" if v.id in cut else "observed"
         variables[v.id] = d
     questions = {}
     for q in model.questions:
