@@ -16,7 +16,7 @@ import pymc as pm
 import pytest
 
 from forecast.analyses import nuts
-from forecast.analyses.posterior import health
+from forecast.analyses.health import health
 
 A, B, N, K = 2.0, 3.0, 10, 7
 MEAN = (A + K) / (A + B + N)

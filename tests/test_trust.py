@@ -158,7 +158,7 @@ def test_cli_whatif_priors_compares_against_the_baseline_set(example_no_evidence
 
 def test_sampler_warnings_name_index_levels_by_their_ids():
     """NumPyro labels the marginal's levels by position (``z[2]``): the warning must say which variable."""
-    from forecast.analyses.posterior import namer
+    from forecast.analyses.health import namer
     from forecast.compile.vectors import Layout
 
     lay = Layout()

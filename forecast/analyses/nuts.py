@@ -33,9 +33,10 @@ import numpy as np
 import pymc as pm
 
 SAMPLERS = ("numpyro", "pymc", "nutpie")
-# Measured on Hanoi (baseline and the four stance sets, seeds 0-2, 4 chains): at 0.9 and 500 draws per chain
-# R-hat reached 1.013-1.02 with 1-3 divergences; 0.95 with chains twice as long, every other draw kept,
-# gave R-hat <= 1.007 and tail ESS >= 900 at about 5 s more per posterior than 500 draws (see the README).
+# Measured on Hanoi (baseline and the four stance sets, seeds 0-1, 2 chains): at 0.9 with 500 draws per chain
+# R-hat reached 1.01-1.02 with tail ESS 193-399 and 1-5 divergences; 0.95 and 0.98 with chains twice as long
+# still diverged now and then; 0.99 with chains twice as long, every other draw kept, gave R-hat <= 1.009 and no
+# divergences at 1000 draws, at about 5 s more per posterior (docs/semantics.md, "Sampler settings").
 TARGET_ACCEPT = 0.99
 THIN = 2  # each chain runs THIN times the draws it keeps: longer chains for the same draws downstream
 JITTER_TRIES = 10

@@ -21,11 +21,11 @@ from __future__ import annotations
 import logging
 import warnings
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import arviz as az
 import numpy as np
-import pandas as pd
 import pymc as pm
 import pytensor
 import pytensor.tensor as pt
@@ -34,6 +34,7 @@ from pytensor.graph.traversal import graph_inputs
 from scipy.stats import norm
 
 from forecast.analyses import nuts
+from forecast.analyses.health import health, namer
 from forecast.analyses.summary import ESS_MIN, PARETO_K_MAX, RHAT_MAX  # noqa: F401 (re-exported)
 from forecast.compile import Numbers, ancestral_set, set_hyper
 from forecast.compile.marginal import Marginal, build_marginal
@@ -270,87 +271,6 @@ def sample_configs(probs: np.ndarray, reps: int, seed: int) -> np.ndarray:
     return np.minimum(idx, probs.shape[1] - 1)
 
 
-KIND_WORDS = {"base": "base rate of", "effect": "strength of claim", "noise": "noise of", "level": "level of"}
-
-
-def namer(layout, coords: dict | None = None) -> Callable[[str], str]:
-    """A sampler's variable name (``base__Beta[4]``, ``z[2]``) in the model's own ids (``base rate of
-    moon_support``); ``coords``: the marginal model's, whose ``u__id`` / ``z__id`` name the index levels."""
-    coords = coords or {}
-
-    def name(label: str) -> str:
-        head, _, rest = str(label).partition("[")
-        if head in layout.vectors and rest[:-1].isdigit():
-            kind, ids = layout.vectors[head]
-            return f"{KIND_WORDS.get(kind, kind)} {ids[int(rest[:-1])]}"
-        if head in ("u", "z") and rest:  # the marginal's index levels, by position or by variable id
-            ids = list(coords.get(f"{head}__id", ()))
-            at = rest[:-1]
-            return f"level of {ids[int(at)] if at.isdigit() and int(at) < len(ids) else at}"
-        kind, _, ident = head.partition("__")
-        return f"{KIND_WORDS.get(kind, kind)} {ident}" if ident else head
-    return name
-
-
-def draws_for_ess(draws: int, ess: float, target: float = ESS_MIN) -> int:
-    """Draws that would reach ``target`` effective samples, were ESS to grow in proportion (rounded up to 100)."""
-    need = draws * target / max(ess, 1.0)
-    return int(-(-need // 100) * 100)
-
-
-def _flat(ds) -> pd.Series:
-    """A diagnostic Dataset (one array per variable) as one Series labelled like az.summary's rows."""
-    out = {}
-    for name, arr in ds.data_vars.items():
-        values = np.atleast_1d(arr.values)
-        if arr.ndim == 0:
-            out[str(name)] = float(values[0])
-        else:
-            for idx in np.ndindex(arr.shape):
-                out[f"{name}[{','.join(map(str, idx))}]"] = float(arr.values[idx])
-    return pd.Series(out, dtype=float)
-
-
-def health(idata: az.InferenceData | None, sampler: str, name: Callable[[str], str] = str) -> dict:
-    """R-hat, bulk and tail ESS, divergences, and plain-word warnings naming the model's ids (``name``)."""
-    if idata is None or not len(idata.posterior.data_vars):
-        return {"method": "exact (every parameter fixed)", "warnings": []}
-    # unrounded (az.summary rounds R-hat to two decimals: 1.014 would pass as 1.01)
-    post = idata.posterior
-    summ = pd.DataFrame({
-        "r_hat": _flat(az.rhat(post)), "ess_bulk": _flat(az.ess(post, method="bulk")),
-        "ess_tail": _flat(az.ess(post, method="tail")),
-    })
-    div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
-    d = {
-        "method": f"MCMC ({sampler} NUTS; gates and latent events summed out exactly)",
-        "chains": int(idata.posterior.sizes["chain"]),
-        "draws": int(idata.posterior.sizes["draw"]) * int(idata.posterior.sizes["chain"]),
-        "r_hat_max": float(np.nanmax(summ["r_hat"])) if len(summ) else 1.0,
-        "ess_bulk_min": float(np.nanmin(summ["ess_bulk"])) if len(summ) else float("nan"),
-        "ess_tail_min": float(np.nanmin(summ["ess_tail"])) if len(summ) else float("nan"),
-        "divergences": div,
-    }
-    warn = []
-    if d["r_hat_max"] > RHAT_MAX:
-        worst = name(summ["r_hat"].idxmax())
-        warn.append(f"R-hat {d['r_hat_max']:.3f} > {RHAT_MAX} ({worst}): the chains disagree; run more tuning "
-                    f"and draws (--tune, --draws)")
-    low = min(d["ess_bulk_min"], d["ess_tail_min"])
-    if low < ESS_MIN:
-        col = "ess_bulk" if d["ess_bulk_min"] <= d["ess_tail_min"] else "ess_tail"
-        worst = name(summ[col].idxmin())
-        warn.append(
-            f"effective sample size below {ESS_MIN} (bulk {d['ess_bulk_min']:.0f}, tail {d['ess_tail_min']:.0f}; "
-            f"lowest: {worst}): about --draws {draws_for_ess(d['draws'], low)} would reach {ESS_MIN}"
-        )
-    if div:
-        warn.append(f"{div} divergent transition{'s' * (div != 1)}: the posterior is hard to explore; "
-                    "results may be biased")
-    d["warnings"] = warn
-    return d
-
-
 def _recovery(mg: Marginal, draws: dict[str, np.ndarray], T: int) -> tuple[Callable[..., tuple], Callable, frozenset]:
     """Compiled: ``T`` draws of the free variables (``draws``: name -> (T, n)) -> (log p(params, evidence),
     config probs, gate probs, levels), all draws at once (the marginal's equations with a draw dimension);
@@ -407,33 +327,33 @@ def sample_posterior(
     T = draws
     fn, prior_fn, rows_fn, joint_keys = _recovery(mg, {n: flat[n] for n in names}, T)
 
-    def rows(nums: Numbers, switch: tuple[str, float] | None = None) -> np.ndarray:
+    @contextmanager
+    def hyper(nums: Numbers, switch: tuple[str, float] | None = None):
+        """``nums``' hyperparameters in the marginal's data; with ``switch``, one observation changed
+        (Posterior.without) for the duration of the call only."""
         set_hyper(mg.model, nums, mg.layout)
-        data = mg.model[switch[0]] if switch is not None else None
-        kept = data.get_value() if data is not None else None
-        if data is not None:
-            data.set_value(np.asarray(switch[1], dtype=data.dtype))
+        if switch is None:
+            yield
+            return
+        data = mg.model[switch[0]]
+        kept = data.get_value()
+        data.set_value(np.asarray(switch[1], dtype=data.dtype))
         try:
-            return np.asarray(rows_fn(*(flat[n] for n in names)), dtype=float)
+            yield
         finally:
-            if data is not None:
-                data.set_value(kept)
+            data.set_value(kept)
+
+    def rows(nums: Numbers, switch: tuple[str, float] | None = None) -> np.ndarray:
+        with hyper(nums, switch):
+            return np.asarray(rows_fn(*(flat[n] for n in names)), dtype=float)
 
     def prior_lp(nums: Numbers) -> np.ndarray:
         set_hyper(mg.model, nums, mg.layout)
         return np.asarray(prior_fn(*(flat[n] for n in names)), dtype=float)
 
     def recover(nums: Numbers, switch: tuple[str, float] | None = None, mask: np.ndarray | None = None) -> tuple:
-        set_hyper(mg.model, nums, mg.layout)
-        if switch is not None:  # one observation changed (Posterior.without), for this call only
-            data = mg.model[switch[0]]
-            kept = data.get_value()
-            data.set_value(np.asarray(switch[1], dtype=data.dtype))
-        try:
+        with hyper(nums, switch):
             total, probs, *rest = fn(np.zeros(len(mg.configs)) if mask is None else mask, *(flat[n] for n in names))
-        finally:
-            if switch is not None:
-                data.set_value(kept)
         probs = np.broadcast_to(np.asarray(probs), (T, len(mg.configs)))
         gates, levels = rest
         gates = np.broadcast_to(np.asarray(gates), (T, len(mg.gated)))
