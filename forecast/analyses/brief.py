@@ -292,6 +292,8 @@ def collect(
     base = s.run()
     if evidence_impact:  # the evidence log's fresh posteriors sample while the analyses below run
         s.prefetch_without(base)
+    for p in paths[1:]:  # and so do the stances' the baseline's draws cannot carry
+        s.prefetch_variant(base, s.resolve(priors=p))
     base_q = questions_of(base)
     warned = bool(base.diagnostics.get("warnings"))
     m = s.model

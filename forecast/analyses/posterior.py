@@ -76,6 +76,7 @@ class Posterior:
     row_on: np.ndarray | None = field(default=None, repr=False)
     gated: list[str] = field(default_factory=list)
     doubled: tuple[str, float] | None = None
+    warm: nuts.Warm | None = field(default=None, repr=False)  # where the sampler ended (a later run may start there)
 
     def event_prob(self, v: str) -> np.ndarray:
         """P(latent event v | parameters, evidence), per draw."""
@@ -308,16 +309,18 @@ def sample_posterior(
     tune: int = 1000,
     sampler: str = "numpyro",
     progress: bool = False,
+    warm: nuts.Warm | None = None,
 ) -> Posterior:
-    """Sample P(parameters, ancestral states | evidence); ``draws`` in total over chains."""
+    """Sample P(parameters, ancestral states | evidence); ``draws`` in total over chains. ``warm``: an earlier
+    run's end to start from (:func:`forecast.analyses.nuts.sample`)."""
     nodes = ancestral_set(r, {o.variable for o in r.evidence})
     mg = build_marginal(r, numbers, nodes)
     observed = pm.observe(mg.model, mg.evidence)
     names = [rv.name for rv in observed.free_RVs]
-    idata = None
+    idata, end = None, None
     if names:
-        idata = nuts.sample(observed, -(-draws // chains), tune=tune, chains=chains, seed=seed, sampler=sampler,
-                            progress=progress)
+        idata, end = nuts.sample(observed, -(-draws // chains), tune=tune, chains=chains, seed=seed,
+                                 sampler=sampler, progress=progress, warm=warm)
         flat = {}
         for n in names:
             x = idata.posterior[n].values
@@ -369,4 +372,4 @@ def sample_posterior(
     return Posterior(theta, states, idata, diag, mg.latent, mg.configs, probs, gates, recover,
                      tuple(o for o in r.evidence if o.variable in nodes), mg.switches, numbers, lp,
                      frozenset(k for keys in mg.layout.hyper.values() for k in keys), joint_keys, prior_lp,
-                     rows, mg.row_var, mg.row_on, list(mg.gated))
+                     rows, mg.row_var, mg.row_on, list(mg.gated), warm=end)

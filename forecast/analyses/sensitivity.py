@@ -115,12 +115,17 @@ def evaluate(session: Session, base: Result, settings: list[Setting],
     """
     qids = [q.id for q in base.resolved.model.questions]
     out: dict[str, dict] = {"compiles": []}
-    for i, s in enumerate(settings):
+    resolved = [(s, {end: session.resolve(sets=sets) for end, sets in (("low", s.low), ("high", s.high))})
+                for s in settings]
+    for _, ends in resolved:  # ends the draws cannot carry: their fresh posteriors sample while the rest runs
+        for r in ends.values():
+            session.prefetch_variant(base, r)
+    for i, (s, rs) in enumerate(resolved):
         if progress:
             progress(f"sensitivity {i + 1}/{len(settings)}")
         ends = {}
-        for end, sets in (("low", s.low), ("high", s.high)):
-            res = session.variant(base, session.resolve(sets=sets))
+        for end, r in rs.items():
+            res = session.variant(base, r)
             ends[end] = {q: res.mean(f"q:{q}") for q in qids}
             k = res.diagnostics.get("pareto_k")
             if k is not None:

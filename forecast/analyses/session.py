@@ -47,6 +47,7 @@ from forecast.compile import Numbers, descendants
 from forecast.spec import load_model, load_prior_set, resolve
 from forecast.spec.defaults import DEFAULTS
 from forecast.spec.errors import Problem, SpecError
+from forecast.spec.limits import memory_problems, settings_problems
 from forecast.spec.locate import prior_set_path
 from forecast.spec.priorsets import DEFAULT_PATH
 from forecast.spec.resolve import Resolved
@@ -151,9 +152,15 @@ class Session:
         self.model = load_model(self.model_path)
         self.sources = sources
         self.priors_path, self.sets = self.locate(priors), dict(sets or {})
-        self.draws, self.seed, self.sampler, self.chains, self.tune = int(draws), int(seed), sampler, chains, tune
+        bad = settings_problems(draws, seed, tune, chains)
+        if bad:
+            raise SpecError(bad)
+        self.draws, self.seed, self.sampler, self.chains, self.tune = draws, seed, sampler, chains, tune
         self.progress = progress
         self.baseline = self.resolve()
+        bad = memory_problems(self.baseline, draws)  # before any work: refuse what cannot fit, saying how much
+        if bad:
+            raise SpecError(bad)
         self._engines: list[Engine] = []
         self._posteriors: dict[tuple, Posterior] = {}
         self._pending: dict[tuple, Future] = {}  # posteriors sampled in the background (``prefetch``)
@@ -192,43 +199,47 @@ class Session:
     def _key(r: Resolved, numbers: Numbers) -> tuple:
         return tuple(sorted(numbers.hyper_values().items())), r.evidence
 
-    def _sample(self, r: Resolved, numbers: Numbers, progress: bool) -> Posterior:
+    def _sample(self, r: Resolved, numbers: Numbers, progress: bool, start: Posterior | None = None) -> Posterior:
         log.info("sampling the posterior given %d observations", len(r.evidence))
         return sample_posterior(r, numbers, self.draws, seed=self.seed, chains=self.chains, tune=self.tune,
-                                sampler=self.sampler, progress=progress)
+                                sampler=self.sampler, progress=progress, warm=start.warm if start else None)
 
-    def posterior(self, r: Resolved, numbers: Numbers) -> Posterior:
+    def posterior(self, r: Resolved, numbers: Numbers, start: Posterior | None = None) -> Posterior:
+        """``r``'s posterior (sampled once per session). ``start``: a posterior whose sampler's end the new
+        chains start from (the fall-backs of :meth:`variant` and :meth:`without`: the same free variables)."""
         key = self._key(r, numbers)
         if key in self._pending:
             self._posteriors[key] = self._pending.pop(key).result()
         if key not in self._posteriors:
-            self._posteriors[key] = self._sample(r, numbers, self.progress)
+            self._posteriors[key] = self._sample(r, numbers, self.progress, start)
         return self._posteriors[key]
 
-    def prefetch(self, r: Resolved) -> None:
+    def prefetch(self, r: Resolved, start: Posterior | None = None) -> None:
         """Start sampling ``r``'s posterior in a background thread; :meth:`posterior` (and so :meth:`run`)
         picks it up when asked, waiting if it must. The sampler's own work (XLA's compile, the chains) runs
         outside Python's lock, so it overlaps with what the caller does meanwhile (the report: its
         sensitivity and what-if analyses, one core, while the chains use the others). The draws are the same
-        as :meth:`posterior` would give (same seed, and a model of its own: nothing is shared with the
-        caller's engines)."""
+        as :meth:`posterior` would give (same seed and ``start``, and a model of its own: nothing is shared
+        with the caller's engines)."""
         numbers = Numbers.of(r)
         key = self._key(r, numbers)
         if key in self._posteriors or key in self._pending or not r.evidence:
             return
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posterior")
-        self._pending[key] = self._executor.submit(self._sample, r, numbers, False)
+        self._pending[key] = self._executor.submit(self._sample, r, numbers, False, start)
 
-    def run(self, r: Resolved | None = None, do: dict[str, float] | None = None) -> Result:
-        """Forward simulation (no evidence) or posterior (evidence), with optional interventions."""
+    def run(self, r: Resolved | None = None, do: dict[str, float] | None = None, start: Posterior | None = None
+            ) -> Result:
+        """Forward simulation (no evidence) or posterior (evidence), with optional interventions. ``start``:
+        see :meth:`posterior`."""
         r = r or self.baseline
         do = {k: float(v) for k, v in (do or {}).items()}
         problems = check_assignments(r, do, "--do")
         if problems:
             raise SpecError(problems)
         numbers = Numbers.of(r)
-        post = self.posterior(r, numbers) if r.evidence else None
+        post = self.posterior(r, numbers, start) if r.evidence else None
         return self._simulate(r, numbers, post, do, None)
 
     def variant(self, base: Result, r: Resolved, do: dict[str, float] | None = None) -> Result:
@@ -243,6 +254,9 @@ class Session:
         """
         numbers, old = Numbers.of(r), Numbers.of(base.resolved)
         do = {k: float(v) for k, v in (base.do if do is None else do).items()}
+        problems = check_assignments(r, do, "--do")
+        if problems:
+            raise SpecError(problems)
         if r.evidence != base.resolved.evidence:
             return self.observed(base, r, do) or self.run(r, do=do)
         if not self.engine(numbers, r).accepts(old):
@@ -250,16 +264,25 @@ class Session:
         if base.posterior is None or numbers == old:  # nothing to reweight
             return self._simulate(r, numbers, base.posterior, do, None)
         post, logw = base.posterior.reweighted(old, numbers)
-        res = self._simulate(r, numbers, post, do, logw)
-        k = res.diagnostics.get("pareto_k")
-        if k is not None and k > PARETO_K_MAX:  # the draws cannot carry the new priors: sample them
+        k = psis(logw)[1]
+        if k > PARETO_K_MAX:  # the draws cannot carry the new priors: sample them (from where base's chains ended)
             log.info("reweighting's Pareto k %.2f > %s: sampling anew", k, PARETO_K_MAX)
-            fresh = self.run(r, do=do)
+            fresh = self.run(r, do=do, start=base.posterior)
             fresh.diagnostics["method"] += (f"; sampled anew (reweighting the baseline's draws gave Pareto k "
                                             f"{k:.2f} > {PARETO_K_MAX})")
             fresh.diagnostics["pareto_k_reweighting"] = k
             return fresh
-        return res
+        return self._simulate(r, numbers, post, do, logw)
+
+    def prefetch_variant(self, base: Result, r: Resolved) -> None:
+        """Start the fresh posterior :meth:`variant` will need for ``r`` if ``base``'s draws cannot carry it
+        (its Pareto k, computed as :meth:`variant` does, without the simulation)."""
+        numbers, old = Numbers.of(r), Numbers.of(base.resolved)
+        if (base.posterior is None or base.weights is not None or numbers == old or r.evidence != base.resolved.evidence
+                or not self.engine(numbers, r).accepts(old)):
+            return
+        if psis(base.posterior.reweighted(old, numbers)[1])[1] > PARETO_K_MAX:
+            self.prefetch(r, start=base.posterior)
 
     def without(self, base: Result, obs_id: str) -> Result:
         """``base`` as if observation ``obs_id`` had not been made: its posterior draws, importance-weighted
@@ -272,7 +295,7 @@ class Session:
         why = base.posterior.without_untrusted(obs_id)
         if why:  # the draws cannot carry it: a fresh posterior without the observation
             log.info("leaving %s out: %s; sampling anew", obs_id, why)
-            res = self.run(rest, do=base.do)
+            res = self.run(rest, do=base.do, start=base.posterior)
             res.diagnostics["method"] += f"; sampled anew without {obs_id} ({why})"
             return res
         post, logw = base.posterior.without(obs_id)
@@ -290,7 +313,7 @@ class Session:
             return
         for ob in base.resolved.evidence:
             if base.posterior.without_untrusted(ob.id):
-                self.prefetch(self.without_resolved(base, ob.id))
+                self.prefetch(self.without_resolved(base, ob.id), start=base.posterior)
 
     def whatif_resolved(self, scenario: str | None = None, sets: dict | None = None, priors=None,
                         observe: dict | None = None) -> tuple[Resolved, dict[str, float], str]:

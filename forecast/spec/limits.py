@@ -10,6 +10,7 @@ command, ``forecast check`` included, instead of the engine failing mid-run.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -80,4 +81,69 @@ def problems(r: Resolved) -> list[Problem]:
     return out
 
 
-__all__ = ["MAX_GATES", "MAX_LATENT", "ancestral_set", "gated_claims", "latent_events", "problems"]
+# ---- run settings: one rule set for the command line's parser and the Python API --------------------------
+SEED_MAX = 2**32 - 1  # NumPy's and JAX's seeds: 0 .. 2**32 - 1
+MAX_CHAINS = 64
+BYTES_PER_VALUE = 8
+ARRAYS_PER_VARIABLE = 4  # the forward simulation keeps about this many (draws x worlds) arrays per variable
+
+
+def settings_problems(draws: int | None = None, seed: int | None = None, tune: int | None = None,
+                      chains: int | None = None, prefix: str = "") -> list[Problem]:
+    """A Problem per run setting out of range (``prefix`` "--" names them as the command line's options)."""
+    out = []
+
+    def bad(name, value, why):
+        out.append(Problem(f"{prefix}{name}", str(value), why))
+
+    for name, value, low, high in (("draws", draws, 1, None), ("seed", seed, 0, SEED_MAX),
+                                   ("tune", tune, 0, None), ("chains", chains, 1, MAX_CHAINS)):
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            bad(name, value, "expected a whole number")
+        elif value < low or (high is not None and value > high):
+            bad(name, value, f"expected a whole number from {low}" + (f" to {high}" if high is not None else " up"))
+    return out
+
+
+def memory_needed(r: Resolved, draws: int) -> int:
+    """Bytes the forward simulation needs at least: ``draws`` x worlds per draw x the model's variables and
+    claims, a few arrays each (an estimate from below: the real peak is higher)."""
+    worlds = r.priors.simulation.replicates
+    return draws * worlds * (ARRAYS_PER_VARIABLE * len(r.variables) + len(r.claims)) * BYTES_PER_VALUE
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (Linux ``MemAvailable``; else physical pages), None if unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _gb(n: float) -> str:
+    return f"{n / 2**30:.1f} GB" if n >= 2**28 else f"{n / 2**20:.0f} MB"
+
+
+def memory_problems(r: Resolved, draws: int, flag: str = "draws") -> list[Problem]:
+    """A Problem when ``draws`` would need more memory than is available (checked before any work)."""
+    need, have = memory_needed(r, draws), available_memory()
+    if have is None or need <= have:
+        return []
+    fit = max(1, int(draws * have / need))
+    return [Problem(flag, str(draws), (
+        f"would need at least {_gb(need)} of memory ({r.priors.simulation.replicates} worlds per draw, "
+        f"{len(r.variables)} variables, {len(r.claims)} claims) and {_gb(have)} is available; "
+        f"use at most about {fit} draws"))]
+
+
+__all__ = ["MAX_GATES", "MAX_LATENT", "SEED_MAX", "ancestral_set", "gated_claims", "latent_events",
+           "memory_needed", "memory_problems", "problems", "settings_problems"]
