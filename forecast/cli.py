@@ -7,12 +7,15 @@ no traceback, nothing written).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
+import signal
 import sys
+import threading
 
+from forecast.spec import jsonio
 from forecast.spec.defaults import DEFAULTS
 from forecast.spec.errors import Problem, SpecError
+from forecast.spec.limits import settings_problems
 from forecast.spec.priorsets import parse_value
 
 
@@ -51,12 +54,28 @@ def _common(p: argparse.ArgumentParser, priors_help: str = "prior set (path or n
 DRAWS, SEED, SAMPLER, TUNE = (DEFAULTS[k] for k in ("draws", "seed", "sampler", "tune"))  # the API's too
 
 
+def _setting(name: str):
+    """An argparse type: a whole number within the range :func:`forecast.spec.limits.settings_problems` allows
+    (argparse answers a bad one with the option's name, the reason and exit 2)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        problems = settings_problems(**{name: value})
+        if problems:
+            raise argparse.ArgumentTypeError(f"{text}: {problems[0].message}")
+        return value
+    parse.__name__ = name
+    return parse
+
+
 def _sampling(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--draws", type=int, default=DRAWS, help=f"parameter draws (default {DRAWS})")
-    p.add_argument("--seed", type=int, default=SEED)
+    p.add_argument("--draws", type=_setting("draws"), default=DRAWS, help=f"parameter draws (default {DRAWS})")
+    p.add_argument("--seed", type=_setting("seed"), default=SEED, help=f"random seed, 0 to 2**32-1 (default {SEED})")
     p.add_argument("--sampler", choices=["numpyro", "pymc", "nutpie"], default=SAMPLER,
                    help="NUTS for evidence: numpyro (JAX, default), pymc or nutpie")
-    p.add_argument("--tune", type=int, default=TUNE,
+    p.add_argument("--tune", type=_setting("tune"), default=TUNE,
                    help=f"NUTS tuning steps per chain, with evidence (default {TUNE})")
 
 
@@ -104,11 +123,8 @@ def parser() -> argparse.ArgumentParser:
 
 def _report(args) -> int:
     """``forecast report``: analyses (forecast.analyses.brief) then typesetting (forecast.report)."""
-    from forecast.render import err
-
-    if not args.output.lower().endswith(".pdf"):
-        raise SpecError([Problem("report", "-o", f"'{args.output}' should name a .pdf file")])
     from forecast.analyses.brief import preflight
+    from forecast.render import err
 
     priors = preflight(args.model, args.priors, args.scenario, args.sources)  # bad input: exit 2 before PyMC loads
     with err.status("Loading PyMC…") as status:
@@ -125,17 +141,44 @@ def _report(args) -> int:
     return 0
 
 
+def _outputs(args) -> None:
+    """Every output path checked before any work (forecast.spec.outputs)."""
+    from forecast.spec.outputs import RESULT_FILES, check_file, check_folder
+
+    problems = []
+    if getattr(args, "out", None) is not None:
+        problems += check_folder(args.out, "--out", only=RESULT_FILES)
+    if args.command == "report":
+        problems += check_file(args.output, "-o", ".pdf")
+        if args.png is not None:
+            problems += check_folder(args.png, "--png")
+    if problems:
+        raise SpecError(problems)
+
+
+def _terminate(signum, frame):  # noqa: ARG001
+    """SIGTERM as an exception, so that every ``finally`` (temporary files, half-written outputs) runs."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
+    if args.command != "check":  # generated sources and build folders: ours, removed at exit
+        from forecast.spec.scratch import use_private_tempdir
+
+        use_private_tempdir()
 
     try:
+        _outputs(args)
         if args.command == "check":  # rich (render) only for the "ok" line: a failing check starts faster
             from forecast.check import check
 
             rep = check(args.model, args.priors, args.sources, _pairs(args.set, "--set"))
             if args.json:
-                print(json.dumps(rep.to_dict(), indent=2))
+                print(jsonio.dumps(rep.to_dict(), indent=2))
             elif rep.ok:
                 from forecast import render
 
@@ -157,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
                                          _assign(args.do, "--do"))
     except SpecError as err:
         if args.command == "check" and args.json:  # e.g. a malformed --set: still answer in JSON
-            print(json.dumps({"ok": False, "errors": [str(p) for p in err.problems], "counts": {}}, indent=2))
+            print(jsonio.dumps({"ok": False, "errors": [str(p) for p in err.problems], "counts": {}}, indent=2))
             return 2
         for p in err.problems:
             print(f"error: {p}", file=sys.stderr)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from forecast.analyses.summary import level, level_change, pct, pts  # the one rounding rule
+from forecast.spec import jsonio
 
 
 def _console(**kwargs) -> Console:
@@ -46,6 +46,16 @@ def _session(args, sets, priors=...):
                        progress=err.is_terminal)
 
 
+def _check_do(session, do: dict) -> None:
+    """``--do`` names and values, before any sampling."""
+    from forecast.analyses.session import check_assignments
+    from forecast.spec.errors import SpecError
+
+    problems = check_assignments(session.baseline, do, "--do")
+    if problems:
+        raise SpecError(problems)
+
+
 def _simulate(session, label: str, fn):
     with err.status(f"{label}: compiling and simulating…"):
         return fn()
@@ -69,13 +79,14 @@ def run_command(args, sets, observe, do) -> int:
 
     s = _session(args, sets)
     r = s.resolve(observe=observe) if observe else s.baseline
+    _check_do(s, do)
     result = _simulate(s, "run", lambda: s.run(r, do=do))
     result.manifest.update(observe=dict(observe), do=dict(do))
     summary = summarize(result)
     if args.out:
         save(result, args.out, summary)
     if args.json:
-        print(json.dumps({k: summary[k] for k in ("as_of", "variables", "questions", "claims", "diagnostics",
+        print(jsonio.dumps({k: summary[k] for k in ("as_of", "variables", "questions", "claims", "diagnostics",
                                                    "manifest")}, indent=2, default=str))
         warn_stderr(summary["diagnostics"])
     else:
@@ -134,13 +145,14 @@ def whatif_command(args, sets, observe, do) -> int:
         names = [x.id for x in s.model.scenarios]
         raise SpecError([Problem(str(s.model_path), f"scenarios.{args.scenario}",
                                  "no such scenario" + did_you_mean(args.scenario, names))])
+    _check_do(s, do)
     base, alt, label, sides = _simulate(s, "baseline and what-if",
                                         lambda: s.whatif(args.scenario, sets, args.priors, observe, do))
     cmp = compare(base, alt, label, sides=sides)
     if args.out:
         save(alt, args.out, cmp)
     if args.json:
-        print(json.dumps(cmp, indent=2, default=str))
+        print(jsonio.dumps(cmp, indent=2, default=str))
         for who, d in cmp["diagnostics"].items():
             warn_stderr(d, f"{who}: ")
         if cmp["identical"]:

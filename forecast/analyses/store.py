@@ -13,7 +13,9 @@ import numpy as np
 import xarray as xr
 
 from forecast.analyses.session import Result, sha256
+from forecast.spec import jsonio
 from forecast.spec.errors import Problem, SpecError
+from forecast.spec.outputs import RESULT_FILES, check_folder, usual_mode
 
 
 def to_inference_data(result: Result) -> az.InferenceData:
@@ -27,24 +29,42 @@ def to_inference_data(result: Result) -> az.InferenceData:
         idata.add_groups(groups)
     else:
         idata = az.InferenceData(**groups)
-    idata.predictions.attrs["manifest"] = json.dumps(result.manifest, sort_keys=True, default=str)
+    idata.predictions.attrs["manifest"] = jsonio.dumps(result.manifest, sort_keys=True, default=str)
     return idata
 
 
 def save(result: Result, out_dir: str | Path, summary: dict | None = None) -> Path:
-    """Write ``result.nc``, ``manifest.json`` (and ``summary.json``) into ``out_dir`` atomically."""
+    """Write ``result.nc``, ``manifest.json`` (and ``summary.json``) as the folder ``out_dir``, all or nothing.
+
+    The files are written into a hidden folder beside ``out_dir``, which then takes its place by rename: an
+    earlier result there is renamed away first and removed after. Killed at any moment, ``out_dir`` holds
+    either the earlier result, nothing, or the new one complete; never files of two runs.
+    """
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".forecast-", dir=out))
+    problems = check_folder(out, "out folder", only=RESULT_FILES)
+    if problems:
+        raise SpecError(problems)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    old = None
     try:
         to_inference_data(result).to_netcdf(str(tmp / "result.nc"))
-        (tmp / "manifest.json").write_text(json.dumps(result.manifest, indent=2, sort_keys=True, default=str))
+        (tmp / "manifest.json").write_text(jsonio.dumps(result.manifest, indent=2, sort_keys=True))
         if summary is not None:
-            (tmp / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
-        for f in tmp.iterdir():
-            os.replace(f, out / f.name)
-    finally:
+            (tmp / "summary.json").write_text(jsonio.dumps(summary, indent=2))
+        usual_mode(tmp)  # mkdtemp makes it 0700
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+            os.rename(out, old / out.name)
+        os.rename(tmp, out)
+    except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and (old / out.name).exists() and not out.exists():
+            os.rename(old / out.name, out)  # put the earlier result back
+        raise
+    finally:
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
     return out / "result.nc"
 
 

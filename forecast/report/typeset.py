@@ -10,7 +10,6 @@ as paths), so the PDF looks the same on every machine.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import shutil
 import tempfile
@@ -19,6 +18,8 @@ from pathlib import Path
 from forecast.analyses import summary
 from forecast.report import text
 from forecast.report.figures import all_figures
+from forecast.spec import jsonio
+from forecast.spec.outputs import usual_mode
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "reports" / "brief.typ"
 PAPERS = {"a4": "a4", "us-letter": "us-letter"}
@@ -31,12 +32,6 @@ def _value(ev: dict) -> str:
     if isinstance(v, bool):
         return "happened" if v else "did not happen"
     return f"measured at {v:.2f}"
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _show(v) -> str:
@@ -170,7 +165,7 @@ def compile_pdf(data: dict, out: str | Path, paper: str = "a4", png_dir: str | P
         build = Path(tmp)
         figures = all_figures(data, build / "fig")
         doc = prepare(data, {k: f"fig/{v}" for k, v in figures.items()}, paper)
-        (build / "data.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        (build / "data.json").write_text(jsonio.dumps(doc, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
         shutil.copyfile(TEMPLATE, build / "brief.typ")
         stamp = dt.datetime.combine(dt.date.fromisoformat(data["title"]["as_of"]) if data["title"]["as_of"]
                                     else dt.date(2000, 1, 1), dt.time(), dt.UTC)
@@ -180,7 +175,7 @@ def compile_pdf(data: dict, out: str | Path, paper: str = "a4", png_dir: str | P
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(pdf)
-            os.chmod(tmp_pdf, 0o666 & ~_umask())  # mkstemp makes it 0600: give the usual permissions
+            usual_mode(tmp_pdf)  # mkstemp makes it 0600
             os.replace(tmp_pdf, out)
         except BaseException:
             Path(tmp_pdf).unlink(missing_ok=True)

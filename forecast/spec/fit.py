@@ -24,6 +24,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from forecast.spec.outputs import usual_mode
+
 TABLE = Path(__file__).with_name("maxent_beta.json")
 
 
@@ -72,6 +74,7 @@ def fit_bands(priors: list[dict[str, Any]]) -> list[dict[str, Any]]:
             path.parent.mkdir(parents=True, exist_ok=True)
             with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as fh:
                 json.dump(cache, fh, indent=0, sort_keys=True)
+            usual_mode(fh.name)  # NamedTemporaryFile makes it 0600
             os.replace(fh.name, path)
         except OSError:
             pass  # a read-only home only costs time

@@ -40,6 +40,9 @@ def read_toml(path: Path) -> tuple[dict[str, Any] | None, list[Problem]]:
         return tomllib.loads(text), []
     except tomllib.TOMLDecodeError as exc:
         return None, [Problem(str(path), "syntax", f"TOML syntax error: {exc}")]
+    except RecursionError:  # tomllib recurses once per level of nesting
+        return None, [Problem(str(path), "syntax", "nested too deeply (arrays or tables inside each other "
+                                                   "hundreds of levels down)")]
 
 
 SCALAR_BRANCHES = ("str", "float", "bool", "int")

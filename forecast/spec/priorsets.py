@@ -104,7 +104,7 @@ def parse_value(text: str) -> Any:
     """Read a ``--set`` value as a TOML value (``0.3``, ``true``, ``"x"``), else as a string."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         return text.strip()
 
 
