@@ -143,7 +143,7 @@ def test_saved_result_reloads_and_refuses_a_changed_model(forward, tmp_path):
     res.manifest["model_sha256"] = __import__("hashlib").sha256(model.read_bytes()).hexdigest()
     save(res, tmp_path / "out", summarize(res))
     idata = load(tmp_path / "out", model)
-    np.testing.assert_allclose(idata.predictions["tariffs"].values[0], res.outcomes["tariffs"])
+    np.testing.assert_allclose(idata.predictions["x__tariffs"].values[0], res.outcomes["tariffs"])
     assert not list((tmp_path / "out").glob(".forecast-*"))  # no temporary left behind
     model.write_text(model.read_text() + "\n# edited\n")
     with pytest.raises(SpecError, match="different version"):

@@ -15,6 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import EXAMPLE, ROOT
 
@@ -177,3 +178,186 @@ def test_a_run_with_evidence_leaves_nothing_in_the_temp_directory(tmp_path):
     assert p.returncode == 0, p.stderr
     assert not _files(tmp), _files(tmp)
     assert not list((tmp_path / "cache" / "tmp").iterdir())
+
+
+# Every name the engine gives a PyMC variable, dimension or data, and every prefix of one, as user ids: the
+# engine's own names all hold "__" (forecast.compile.builder, "Names"), which an id cannot.
+INTERNAL = {"talks": "gate", "strike": "world", "prices": "u", "unrest": "z",
+            "c1": "rep", "c2": "evidence", "c3": "chain", "e_strike": "draw", "e_prices": "theta",
+            "q_unrest": "eta", "q_prices": "p", "report": "base", "blog": "effect", "no_talks": "noise"}
+
+
+def _renamed(text: str) -> str:
+    import re
+
+    for old, new in INTERNAL.items():
+        text = re.sub(rf'(?<=["{{ ]){old}(?=[" =])', new, text)
+    return text
+
+
+@pytest.mark.slow
+def test_ids_that_are_the_engines_own_names_run(tmp_path, capsys):
+    """A model whose variables are called gate, world, u, z (claims rep, evidence, chain; observations draw,
+    theta; ...) checks, runs with its evidence, saves, and answers a what-if like any other."""
+    from forecast.analyses import store
+    from forecast.analyses.session import Session
+    from forecast.analyses.summary import summarize
+
+    src = ROOT / "tests" / "malformed"
+    model = tmp_path / "names.toml"
+    model.write_text(_renamed((src / "base_valid.toml").read_text()))
+    for name in ("gate", "world", "rep", "chain", "draw", "eta"):
+        assert f'"{name}"' in model.read_text(), name
+    code, err = _main(capsys, "check", model, "--sources", src / "sources")
+    assert code == 0, err
+    s = Session(model, draws=400, seed=0)
+    res = s.run()
+    got = summarize(res)
+    assert set(got["variables"]) == {"gate", "world", "u", "z"} and set(got["questions"]) == {"eta", "p"}
+    assert got["variables"]["world"]["mean"] == 1.0  # observed
+    store.save(res, tmp_path / "out", got)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["manifest.json", "result.nc", "summary.json"]
+    base, alt, _, _ = s.whatif(do={"gate": 0.0})
+    assert alt.mean("gate") == 0.0 and alt.mean("q:eta") != base.mean("q:eta")
+
+
+def test_an_id_with_a_double_underscore_is_refused(sandbox, capsys):
+    work, _ = sandbox
+    src = ROOT / "tests" / "malformed" / "base_valid.toml"
+    model = work / "m.toml"
+    model.write_text(src.read_text().replace('"unrest"', '"eta__unrest"'))
+    code, err = _main(capsys, "check", model)
+    assert code == 2 and "'eta__unrest' is not a valid id" in err and "single underscores" in err, err
+
+
+# A valid point of each parametrisation, and a value inside each distribution's support
+VALID = {
+    "Beta": [({"alpha": 2.0, "beta": 3.0}, 0.4), ({"mu": 0.4, "sigma": 0.2}, 0.4), ({"mu": 0.4, "nu": 5.0}, 0.4)],
+    "Gamma": [({"alpha": 2.0, "beta": 3.0}, 1.0), ({"mu": 1.0, "sigma": 0.5}, 1.0)],
+    "HalfNormal": [({"sigma": 1.0}, 0.5), ({"tau": 1.0}, 0.5)],
+    "LogNormal": [({"mu": 0.0, "sigma": 1.0}, 1.0), ({"mu": 0.0, "tau": 1.0}, 1.0)],
+    "Normal": [({"mu": 0.0, "sigma": 1.0}, 0.0), ({"mu": 0.0, "tau": 1.0}, 0.0)],
+    "TruncatedNormal": [({"mu": 0.0, "sigma": 1.0, "lower": -1.0, "upper": 1.0}, 0.0)],
+    "Uniform": [({"lower": 0.0, "upper": 1.0}, 0.5)],
+}
+
+
+def test_the_parameter_supports_are_preliz_s():
+    """The spec's table of parameter supports (``forecast check`` cannot import PreliZ) against PreliZ's own
+    ``params_support``, parameter by parameter, for the parametrisation PreliZ states."""
+    import preliz as pz
+
+    from forecast.spec.resolve import SUPPORT
+
+    eps = np.finfo(float).eps
+    for dist in VALID:
+        d = getattr(pz, dist)()
+        for name, (lo, hi) in zip(d.param_names, d.params_support, strict=True):
+            low, high, closed = SUPPORT[dist][name]
+            assert (low, high) == ((0.0 if lo == eps else lo), hi) and not closed, (dist, name, lo, hi)
+
+
+def test_what_check_refuses_pymc_cannot_use_and_what_it_accepts_pymc_can():
+    """Each parameter moved to its bound and beyond, and each cross constraint broken: the spec's check
+    (``_values``) refuses exactly the values for which PyMC's log density is not finite (or PyMC refuses)."""
+    import pymc as pm
+
+    from forecast.spec.resolve import SUPPORT, _values
+
+    def pymc_ok(dist, kw, x):
+        try:
+            with np.errstate(all="ignore"):
+                v = pm.logp(getattr(pm, dist).dist(**kw), x).eval(mode="FAST_COMPILE")
+        except Exception:  # noqa: BLE001 (PyMC refuses the parameters: ParameterValueError and the like)
+            return False
+        return bool(np.isfinite(v))
+
+    tried = 0
+    for dist, points in VALID.items():
+        for kw, x in points:
+            assert _values(dist, kw, "effect") == "" and pymc_ok(dist, kw, x), (dist, kw)
+            for name in kw:
+                low, _, _ = SUPPORT[dist][name]
+                if not math.isfinite(low):
+                    continue
+                for bad in (low, low - 0.5):
+                    moved = {**kw, name: bad}
+                    assert _values(dist, moved, "effect"), (dist, moved)
+                    assert not pymc_ok(dist, moved, x), (dist, moved)
+                    tried += 1
+    for dist, kw, x in (("Uniform", {"lower": 0.8, "upper": 0.2}, 0.5),
+                        ("Beta", {"mu": 0.5, "sigma": 0.6}, 0.5)):
+        assert _values(dist, kw, "effect") and not pymc_ok(dist, kw, x), (dist, kw)
+        tried += 1
+    assert tried >= 30
+
+
+def test_messages_never_echo_a_file_that_is_not_a_prior_set(capsys):
+    folder = ROOT / "tests" / "malformed"
+    bad = folder / "priors" / "not_a_prior_set.toml"
+    code, err = _main(capsys, "check", folder / "base_valid.toml", "--priors", bad)
+    assert code == 2 and "not a prior set" in err
+    assert "hunter2" not in err and "admin" not in err, err
+
+
+def test_a_source_cannot_leave_its_folder_even_through_a_link(tmp_path):
+    from forecast.spec.checks import source_path
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "ok.txt").write_text("a line\n")
+    (tmp_path / "secret.txt").write_text("do not quote\n")
+    (tmp_path / "src" / "link.txt").symlink_to(tmp_path / "secret.txt")
+    assert source_path(tmp_path / "src", "ok.txt") == (tmp_path / "src" / "ok.txt").resolve()
+    for bad in ("link.txt", "../secret.txt", str(tmp_path / "secret.txt"), "sub/../../secret.txt"):
+        assert source_path(tmp_path / "src", bad) is None, bad
+
+
+# ---- property: a valid model mutated field by field never reaches a traceback ----------------------------
+hyp = pytest.importorskip("hypothesis")
+st = hyp.strategies
+
+VALUES = st.one_of(
+    st.booleans(), st.integers(min_value=-(10**20), max_value=10**20),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12),
+    st.sampled_from(["likely", "0-100%", "30-60%", "../x", "/etc/passwd", "gate", "eta__x", "strong", "raises",
+                     "1-2", "B2", "", "event", "index"]),
+    st.lists(st.integers(-3, 3), max_size=3), st.dates(),
+    st.dictionaries(st.sampled_from(["dist", "kwargs", "c", "mu", "sigma"]),
+                    st.one_of(st.floats(allow_nan=True), st.sampled_from(["Beta", "Gamma", "DiracDelta"])), max_size=3),
+)
+
+
+def _mutants(text: str):
+    import tomllib
+
+    doc = tomllib.loads(text)
+    places = [("model", None, k) for k in doc["model"]]
+    places += [(sec, i, k) for sec, items in doc.items() if isinstance(items, list)
+               for i, item in enumerate(items) for k in item]
+    return doc, places
+
+
+@hyp.settings(max_examples=120, deadline=None, suppress_health_check=list(hyp.HealthCheck))
+@hyp.given(data=st.data())
+def test_a_mutated_model_never_reaches_a_traceback(tmp_path_factory, data):
+    import copy
+
+    import tomli_w
+
+    folder = ROOT / "tests" / "malformed"
+    doc, places = _mutants((folder / "base_valid.toml").read_text())
+    doc = copy.deepcopy(doc)
+    for _ in range(data.draw(st.integers(1, 3))):
+        sec, i, key = data.draw(st.sampled_from(places))
+        table = doc[sec] if i is None else doc[sec][i]
+        action = data.draw(st.sampled_from(["replace", "replace", "delete", "add"]))
+        if action == "delete":
+            table.pop(key, None)
+        elif action == "add":
+            table[data.draw(st.sampled_from(["extra", "stregth", "credence", "sd", "threshold"]))] = data.draw(VALUES)
+        else:
+            table[key] = data.draw(VALUES)
+    path = tmp_path_factory.mktemp("mutant") / "m.toml"
+    path.write_text(tomli_w.dumps(doc))
+    code = cli.main(["check", str(path), "--sources", str(folder / "sources")])  # an exception fails the test
+    assert code in (0, 2)

@@ -94,11 +94,14 @@ def _settings_sample(s, base):
     anc = ancestral_set(r, {o.variable for o in r.evidence})
     inside = [x for x in candidates(s, set(r.order))
               if (x.ident if x.kind == "base" else r.claims[x.ident].effect) in anc]
+    from forecast.analyses.posterior import psis
+    from forecast.compile import Numbers
+
     ends = [(x, end) for x in inside for end in ("low", "high")]
-    k = []
+    k = []  # each end's Pareto k, computed as Session.variant does (PSIS of the reweighting's log weights)
     for x, end in ends:
-        res = s.variant(base, s.resolve(sets=getattr(x, end)))
-        k.append(res.diagnostics.get("pareto_k_reweighting", res.diagnostics.get("pareto_k", 0.0)))
+        r = s.resolve(sets=getattr(x, end))
+        k.append(psis(base.posterior.reweighted(Numbers.of(base.resolved), Numbers.of(r))[1])[1])
     order = np.argsort(k)[::-1]
     rest = np.random.default_rng(0).choice(order[2:], 1, replace=False)
     return [(ends[i][0], ends[i][1], k[i]) for i in [*order[:2], *rest]]

@@ -130,7 +130,7 @@ def test_hanoi_json_and_brief_read_the_same(tmp_path):
 
     opts = dict(draws=300, seed=4)
     js = api.run(HANOI, tune=300, **opts)
-    data = collect(HANOI, priors=["baseline"], scenarios=[], evidence_impact=False, key_judgments=1,
+    data = collect(HANOI, priors=["baseline"], scenarios=[], evidence_impact=False, key_judgments=0,
                    sensitivity_top=1, session_options={"tune": 300}, **opts)
     assert data["title"]["as_of"] == js["as_of"]
     body = pdf_text(write_report(data, tmp_path / "hanoi.pdf"))
@@ -157,13 +157,13 @@ def test_cli_whatif_priors_compares_against_the_baseline_set(example_no_evidence
 
 
 def test_sampler_warnings_name_index_levels_by_their_ids():
-    """NumPyro labels the marginal's levels by position (``z[2]``): the warning must say which variable."""
+    """NumPyro labels the marginal's levels by position (``z__level[2]``): the warning must say which variable."""
     from forecast.analyses.health import namer
     from forecast.compile.vectors import Layout
 
     lay = Layout()
     lay.vectors["base__Beta"] = ("base", ["x", "y"])
     name = namer(lay, {"z__id": ("a", "b", "china_hegemony_drive"), "u__id": ("moon_support",)})
-    assert name("z[2]") == "level of china_hegemony_drive"
-    assert name("u[0]") == "level of moon_support"
+    assert name("z__level[2]") == "level of china_hegemony_drive"
+    assert name("u__level[0]") == "level of moon_support"
     assert name("base__Beta[1]") == "base rate of y"

@@ -24,7 +24,7 @@ import numpy as np
 from forecast import __version__
 from forecast.analyses.summary import as_of, change, stat
 from forecast.spec import load_model, load_prior_set, resolve
-from forecast.spec.checks import parse_locator
+from forecast.spec.checks import parse_locator, source_path
 from forecast.spec.errors import Problem, SpecError, did_you_mean
 from forecast.spec.load import find_file
 from forecast.spec.locate import prior_set_path, prior_sets_of
@@ -87,8 +87,8 @@ def quote(sources: str | Path | None, file: str, locator: str) -> str | None:
     span = parse_locator(locator)
     if sources is None or span is None:
         return None
-    path = Path(sources) / file
-    if not path.is_file():
+    path = source_path(sources, file)
+    if path is None or not path.is_file():
         return None
     lines = path.read_text(encoding="utf-8", errors="replace").splitlines()[span[0] - 1: span[1]]
     text = " ".join(" ".join(lines).split())

@@ -13,12 +13,13 @@ import numpy as np
 import pandas as pd
 
 from forecast.analyses.summary import ESS_MIN, RHAT_MAX
+from forecast.compile.marginal import U, Z
 
 KIND_WORDS = {"base": "base rate of", "effect": "strength of claim", "noise": "noise of", "level": "level of"}
 
 
 def namer(layout, coords: dict | None = None) -> Callable[[str], str]:
-    """A sampler's variable name (``base__Beta[4]``, ``z[2]``) in the model's own ids (``base rate of
+    """A sampler's variable name (``base__Beta[4]``, ``z__level[2]``) in the model's own ids (``base rate of
     moon_support``); ``coords``: the marginal model's, whose ``u__id`` / ``z__id`` name the index levels."""
     coords = coords or {}
 
@@ -27,8 +28,8 @@ def namer(layout, coords: dict | None = None) -> Callable[[str], str]:
         if head in layout.vectors and rest[:-1].isdigit():
             kind, ids = layout.vectors[head]
             return f"{KIND_WORDS.get(kind, kind)} {ids[int(rest[:-1])]}"
-        if head in ("u", "z") and rest:  # the marginal's index levels, by position or by variable id
-            ids = list(coords.get(f"{head}__id", ()))
+        if head in (U, Z) and rest:  # the marginal's index levels, by position or by variable id
+            ids = list(coords.get(f"{head[0]}__id", ()))
             at = rest[:-1]
             return f"level of {ids[int(at)] if at.isdigit() and int(at) < len(ids) else at}"
         kind, _, ident = head.partition("__")

@@ -29,6 +29,7 @@ import numpy as np
 import pymc as pm
 import pytensor
 import pytensor.tensor as pt
+from pymc.exceptions import SamplingError
 from pytensor.compile.mode import Mode
 from pytensor.graph.traversal import graph_inputs
 from scipy.stats import norm
@@ -38,6 +39,7 @@ from forecast.analyses.health import health, namer
 from forecast.analyses.summary import ESS_MIN, PARETO_K_MAX, RHAT_MAX  # noqa: F401 (re-exported)
 from forecast.compile import Numbers, ancestral_set, set_hyper
 from forecast.compile.marginal import Marginal, build_marginal
+from forecast.spec.errors import Problem, SpecError
 from forecast.spec.resolve import Resolved
 
 log = logging.getLogger(__name__)
@@ -319,8 +321,15 @@ def sample_posterior(
     names = [rv.name for rv in observed.free_RVs]
     idata, end = None, None
     if names:
-        idata, end = nuts.sample(observed, -(-draws // chains), tune=tune, chains=chains, seed=seed,
-                                 sampler=sampler, progress=progress, warm=warm)
+        try:
+            idata, end = nuts.sample(observed, -(-draws // chains), tune=tune, chains=chains, seed=seed,
+                                     sampler=sampler, progress=progress, warm=warm)
+        except SamplingError as err:  # no starting point has a finite density: the evidence cannot happen
+            ids = ", ".join(o.id for o in r.evidence)
+            raise SpecError([Problem(str(r.model.path), "evidence", (
+                f"the evidence ({ids}) has no chance under the model at any starting point tried: look for a "
+                f"fixed base rate, a fixed strength or a soft report's accuracy that rules an observation out "
+                f"(PyMC: {str(err).splitlines()[0]})"))]) from None
         flat = {}
         for n in names:
             x = idata.posterior[n].values

@@ -19,8 +19,10 @@ from forecast.spec.outputs import RESULT_FILES, check_folder, usual_mode
 
 
 def to_inference_data(result: Result) -> az.InferenceData:
-    """Posterior trace (when sampled) plus a ``predictions`` group of per-draw outcomes."""
-    outcomes = {k.replace(":", "__"): (("chain", "draw"), np.asarray(v)[None, :]) for k, v in result.outcomes.items()}
+    """Posterior trace (when sampled) plus a ``predictions`` group of per-draw outcomes: ``x__<variable id>`` and
+    ``q__<question id>`` (namespaced: a variable may be called ``chain`` or ``draw``, ArviZ's dimensions)."""
+    outcomes = {(k.replace(":", "__") if k.startswith("q:") else f"x__{k}"): (("chain", "draw"), np.asarray(v)[None, :])
+                for k, v in result.outcomes.items()}
     preds = xr.Dataset(outcomes, coords={"chain": [0], "draw": np.arange(result.draws)})
     groups = {"predictions": preds}
     idata = result.posterior.idata if result.posterior and result.posterior.idata is not None else None

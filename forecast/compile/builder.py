@@ -42,8 +42,8 @@ reparametrisation. Each state is a named ``Deterministic`` (``v``), with
 ``eta__v`` (:math:`\eta_v`) and, for events, ``p__v`` (:math:`\sigma(\eta_v)`),
 so ``pm.do`` can replace any state by an intervention or a posterior value.
 
-The model is **vectorised**: parameters have dims ``("world", id)`` and states
-``("world", "rep")``: :math:`T` parameter draws, each with :math:`R` simulated
+The model is **vectorised**: parameters have dims ``("world__", id)`` and states
+``("world__", "rep__")``: :math:`T` parameter draws, each with :math:`R` simulated
 worlds, in one compiled call. Conditioning on evidence uses the same equations
 with the binaries summed out: :mod:`forecast.compile.marginal`.
 """
@@ -61,6 +61,11 @@ from forecast.compile.vectors import Layout, hyper_vector, vector_prior
 from forecast.spec.fit import fit_bands
 from forecast.spec.limits import ancestral_set  # noqa: F401 (one definition, in the spec layer)
 from forecast.spec.resolve import Resolved
+
+# Names: every name the engine gives a PyMC variable, dimension or data holds "__", which no user id can
+# (forecast.spec.schema.Id): a variable called "gate", "world" or "u" is the user's and no collision.
+WORLD, REP = "world__", "rep__"  # dims of the forward model: parameter draws, simulated worlds per draw
+GATE = "gate__on"  # the claims' gates (dims world__, gate__id)
 
 
 @dataclass(frozen=True)
@@ -149,8 +154,8 @@ def build(r: Resolved, numbers: Numbers, *, draws: int, reps: int) -> Built:
     column = {c: k for k, c in enumerate(claims)}  # claim -> its column in the effect and gate arrays
     gated = [c for c in claims if numbers.credence[c] < 1.0]
     index = [v for v in order if r.variables[v].kind == "index"]
-    out = Built(pm.Model(coords={"world": np.arange(T), "rep": np.arange(R)}), blocks=blocks_of(r))
-    lay, world = out.layout, ("world",)
+    out = Built(pm.Model(coords={WORLD: np.arange(T), REP: np.arange(R)}), blocks=blocks_of(r))
+    lay, world = out.layout, (WORLD,)
     with out.model:
         logit_base = pm.math.logit(vector_prior("base", [(v, numbers.base[v]) for v in order], lay, world))
         coef = vector_prior("effect", [(c, numbers.effect[c]) for c in claims], lay, world)
@@ -160,8 +165,8 @@ def build(r: Resolved, numbers: Numbers, *, draws: int, reps: int) -> Built:
             out.model.add_coord("gate__id", gated)
             kappa = hyper_vector(lay, "hp__credence", [f"hp__credence__{c}" for c in gated],
                                  [numbers.credence[c] for c in gated])
-            gate = pm.Bernoulli("gate", p=kappa, dims=("world", "gate__id"))
-            lay.vectors["gate"] = ("gate", gated)
+            gate = pm.Bernoulli(GATE, p=kappa, dims=(WORLD, "gate__id"))
+            lay.vectors[GATE] = ("gate", gated)
             cols = [column[c] for c in gated]
             coef = pt.set_subtensor(coef[:, cols], coef[:, cols] * gate)
         states: dict[str, pt.TensorVariable] = {}
@@ -176,13 +181,13 @@ def build(r: Resolved, numbers: Numbers, *, draws: int, reps: int) -> Built:
                 for c in r.variables[v].claims_in:
                     if c in column:  # credence 0: the claim is left out
                         eta = eta + coef[:, column[c], None] * states[r.claims[c].cause]
-                eta = pm.Deterministic(f"eta__{v}", pt.broadcast_to(eta, (T, R)), dims=("world", "rep"))
+                eta = pm.Deterministic(f"eta__{v}", pt.broadcast_to(eta, (T, R)), dims=(WORLD, REP))
                 if blk.kind == "event":  # x = 1[U < sigmoid(eta)]: Bernoulli(sigmoid(eta)) by its inverse CDF
-                    p = pm.Deterministic(f"p__{v}", pm.math.sigmoid(eta), dims=("world", "rep"))
+                    p = pm.Deterministic(f"p__{v}", pm.math.sigmoid(eta), dims=(WORLD, REP))
                     x = pt.where(pt.lt(u[j], p), 1.0, 0.0)
                 else:  # x = sigmoid(eta + tau z): logit-normal
                     x = pm.math.sigmoid(eta + tau[:, index.index(v), None] * z[j])
-                states[v] = pm.Deterministic(v, x, dims=("world", "rep"))
+                states[v] = pm.Deterministic(v, x, dims=(WORLD, REP))
         out.states = order
     return out
 

@@ -59,6 +59,7 @@ from forecast.compile.vectors import Layout, hyper_vector, vector_prior
 from forecast.spec.limits import MAX_GATES, MAX_LATENT  # also checked up front, by resolve()
 from forecast.spec.resolve import Resolved
 
+U, Z = "u__level", "z__level"  # index levels: pinned by a measurement (logit), free (non-centred)
 HUGE_NEG = -1e300  # log density of the padding rows (finite: no inf in gradients)
 
 
@@ -179,10 +180,10 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
                         for v in order]) if N else pt.zeros(0)
         if pinned:
             model.add_coord("u__id", pinned)
-            pm.Flat("u", dims=("u__id",))  # logit levels; their density is in the potential
+            pm.Flat(U, dims=("u__id",))  # logit levels; their density is in the potential
         if free:
             model.add_coord("z__id", free)
-            pm.Flat("z", dims=("z__id",))
+            pm.Flat(Z, dims=("z__id",))
         soft = [(ob, pm.Data(f"soft__{ob.id}", ob.accuracy)) for ob in r.evidence
                 if ob.kind == "soft" and ob.variable in nodes]
 
@@ -203,11 +204,11 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
         u = pt.zeros((*lead, N))
         jac = pt.zeros(lead)
         if pinned:
-            u = pt.set_subtensor(u[..., [pos[v] for v in pinned]], rv("u"))
+            u = pt.set_subtensor(u[..., [pos[v] for v in pinned]], rv(U))
         if free:
             at = [pos[v] for v in free]
             t = noise[..., [index.index(v) for v in free]]
-            u = pt.set_subtensor(u[..., at], lb[..., at] + t * rv("z"))
+            u = pt.set_subtensor(u[..., at], lb[..., at] + t * rv(Z))
             jac = pt.log(t).sum(axis=-1)  # log |du/dz|
         level = pm.math.sigmoid(u)
         X = latent_cols + obs_mask * obs + idx_mask * level[..., None, :]  # (*lead, K, N)
@@ -249,5 +250,5 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
                 out.evidence[f"meas__{ob.id}"] = ob.value
             elif ob.kind == "soft":
                 out.switches[ob.id] = (f"soft__{ob.id}", 0.5)
-        pm.Potential("evidence", pm.math.logsumexp(joint))
+        pm.Potential("evidence__lp", pm.math.logsumexp(joint))
     return out

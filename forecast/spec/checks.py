@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from forecast.spec.errors import Problem, did_you_mean
+from forecast.spec.errors import Problem, SpecError, did_you_mean
+from forecast.spec.locate import prior_set_path
 from forecast.spec.schema import ScenarioModel
 
 
@@ -114,9 +115,16 @@ def check_model(
             for vid, value in getattr(s, field).items():
                 if ref(e, f"{field} target", vid, var_ids, "variable"):
                     problems.extend(Problem(f, e, m) for m in _value_problems(kinds[vid], value, f"{field}.{vid}"))
-        if s.priors and not (Path(f).parent / s.priors).is_file():
-            add(e, f"prior set '{s.priors}' not found next to the model file")
+        if s.priors:
+            try:
+                prior_set_path(s.priors, f, model.info.id, relative_to=Path(f).parent, origin=f)
+            except SpecError as err:
+                add(e, f"priors: {err.problems[0].message}")
 
+    for s in model.sources:
+        if sources_dir is None and (Path(s.file).is_absolute() or ".." in Path(s.file).parts):
+            add(f"sources.{s.id}", f"source file '{s.file}' leaves the sources folder (give a name relative to "
+                                   "it, without '..')")
     if sources_dir is not None:
         problems += _check_sources(model, Path(sources_dir))
     return problems
@@ -130,10 +138,24 @@ def _value_problems(kind: str, value: bool | float, where: str) -> list[str]:
     return []
 
 
+def source_path(folder: str | Path, file: str) -> Path | None:
+    """The source text ``file`` inside ``folder``, or None when the name leaves the folder (an absolute path,
+    ``..``, or a link to somewhere else): a model file cannot make the tool read outside ``--sources``."""
+    if Path(file).is_absolute():
+        return None
+    root = Path(folder).resolve()
+    path = (root / file).resolve()
+    return path if path.is_relative_to(root) else None
+
+
 def _check_sources(model: ScenarioModel, folder: Path) -> list[Problem]:
     problems, lengths = [], {}
     for s in model.sources:
-        path = folder / s.file
+        path = source_path(folder, s.file)
+        if path is None:
+            problems.append(Problem(model.path, f"sources.{s.id}", (
+                f"source file '{s.file}' leaves the sources folder (give a name relative to it, without '..')")))
+            continue
         if not path.is_file():
             problems.append(Problem(model.path, f"sources.{s.id}", f"source file '{s.file}' not found in {folder}"))
             continue

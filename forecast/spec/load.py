@@ -103,7 +103,10 @@ def pydantic_problems(file: str, entry: str, err: ValidationError, fields: list[
                 e["input"], [x.strip(" '") for x in str(expected).replace(" or ", ",").split(",")]
             )
         elif kind == "string_pattern_mismatch":
-            msg = f"{loc}: {e['input']!r} is not a valid id or code"
+            msg = (f"{loc}: {e['input']!r} is not a valid id or code (an id is letters, digits and single "
+                   f"underscores, starting with a letter)")
+        elif kind == "value_error":  # our own validators say what was wrong, with the values that matter
+            msg = f"{loc}: {e['msg'].removeprefix('Value error, ')}"
         else:
             msg = f"{loc}: {e['msg'].lower()} (got {e.get('input')!r})"
         out.append(Problem(file, entry, msg))

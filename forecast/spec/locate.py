@@ -47,11 +47,22 @@ def prior_set_path(name: str | Path | None, model_path: str | Path, model_id: st
     else:
         p = Path(name)
         looked = [p if p.is_absolute() or relative_to is None else Path(relative_to) / p]
+        if relative_to is not None and not _contained(looked[0], model_path, model_id):
+            raise SpecError([Problem(origin, name, (
+                "a prior set named in a model file must lie in the model's folder or in priors/<model id>/ "
+                "beside it (no absolute path, no '..' out of them)"))])
     for cand in looked:
         if cand.is_file():
             return cand
     where = ", ".join(str(c) for c in looked)
     return _miss(origin, name, where)
+
+
+def _contained(path: Path, model_path: str | Path, model_id: str) -> bool:
+    """``path`` lies in the model's folder or in one of its prior folders (links followed)."""
+    roots = [Path(model_path).resolve().parent, *(f.resolve() for f in prior_folders(model_path, model_id))]
+    p = path.resolve()
+    return any(p.is_relative_to(r) for r in roots)
 
 
 def _miss(origin: str, name: str, where: str):

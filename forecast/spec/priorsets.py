@@ -13,7 +13,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from forecast.spec.errors import Problem, SpecError
 from forecast.spec.load import find_file, read_toml, validate_entry
@@ -75,6 +75,14 @@ class PriorSet(Strict):
     files: tuple[str, ...] = ()
     overrides: tuple[str, ...] = ()  # the --set keys applied
 
+    @field_validator("probability_words")
+    @classmethod
+    def _bands_run_upward(cls, words: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for word, (lo, hi) in words.items():
+            if not lo < hi:
+                raise ValueError(f"the band of {word!r} runs from {lo:g} to {hi:g}: low must be below high")
+        return words
+
     def origin(self, section: str, key: str) -> str:
         """The file (or ``--set``) an override ``section.key`` came from, for messages."""
         if any(k.split(".")[:2] == [section, key] for k in self.overrides):
@@ -132,6 +140,10 @@ def _chain(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], lis
     data, problems = read_toml(path)
     if data is None:
         return {}, [], problems
+    if path != DEFAULT_PATH and not isinstance(data.get("prior_set"), dict):
+        # not a prior set (a config file named by mistake, or on purpose): say so without echoing its values
+        return {}, [], [Problem(str(path), "prior set", "not a prior set: it has no [prior_set] table (a prior set "
+                                                        "starts with [prior_set] and its name)")]
     parent_name = data.get("prior_set", {}).get("extends", "default") if path != DEFAULT_PATH else None
     if parent_name is None:
         return data, [str(path)], problems

@@ -7,6 +7,7 @@ fits them (PreliZ ``maxent``) through :mod:`forecast.spec.fit`.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +28,21 @@ DISTRIBUTIONS: dict[str, set[str]] = {
     "TruncatedNormal": {"mu", "sigma", "lower", "upper"},
     "Uniform": {"lower", "upper"},
     "DiracDelta": {"c"},
+}
+# Where each parameter may lie: (low, high, low included?). PyMC and PreliZ cannot be imported by
+# ``forecast check`` (seconds of start-up), so the supports are written here; tests/test_hostile.py checks
+# this table against PreliZ's own ``params_support`` and against PyMC's log density at either side of
+# every bound.
+POSITIVE, REAL, UNIT = (0.0, math.inf, False), (-math.inf, math.inf, False), (0.0, 1.0, False)
+SUPPORT: dict[str, dict[str, tuple[float, float, bool]]] = {
+    "Beta": {"alpha": POSITIVE, "beta": POSITIVE, "mu": UNIT, "sigma": POSITIVE, "nu": POSITIVE},
+    "Gamma": {"alpha": POSITIVE, "beta": POSITIVE, "mu": POSITIVE, "sigma": POSITIVE},
+    "HalfNormal": {"sigma": POSITIVE, "tau": POSITIVE},
+    "LogNormal": {"mu": REAL, "sigma": POSITIVE, "tau": POSITIVE},
+    "Normal": {"mu": REAL, "sigma": POSITIVE, "tau": POSITIVE},
+    "TruncatedNormal": {"mu": REAL, "sigma": POSITIVE, "lower": REAL, "upper": REAL},
+    "Uniform": {"lower": REAL, "upper": REAL},
+    "DiracDelta": {"c": REAL},
 }
 ROLE_DISTS = {
     "base": {"Beta", "Uniform", "DiracDelta"},
@@ -102,6 +118,8 @@ def _band(text: str, priors: PriorSet) -> tuple[tuple[float, float] | None, str]
         )
     if not 0.0 <= band[0] < band[1] <= 1.0:
         return None, f"range '{text}' must lie inside [0, 1] with low < high"
+    if band == (0.0, 1.0):
+        return None, f"range '{text}' is all of [0, 1] and says nothing; give a narrower range, or leave it out"
     return band, ""
 
 
@@ -114,8 +132,33 @@ def _prior(spec: PriorSpec, role: str) -> str:
     if bad:
         name = sorted(bad)[0]
         return f"{spec.dist} has no parameter '{name}'" + did_you_mean(name, DISTRIBUTIONS[spec.dist])
-    if role == "base" and spec.dist == "DiracDelta" and not 0.0 <= spec.kwargs.get("c", -1) <= 1.0:
-        return "a fixed base rate needs c in [0, 1]"
+    return _values(spec.dist, spec.kwargs, role)
+
+
+def _values(dist: str, kw: dict[str, Any], role: str) -> str:
+    """What is wrong with the parameter values of a ``dist`` prior in ``role`` ("" if nothing)."""
+    for name, value in kw.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"{dist} parameter {name} = {value!r} is not a number"
+        if not math.isfinite(value):
+            return f"{dist} parameter {name} = {value} is not a finite number"
+        low, high, closed = SUPPORT[dist][name]
+        if value < low or (value == low and not closed) or value > high:
+            where = ("positive" if (low, high) == (0.0, math.inf) else f"between {low:g} and {high:g}")
+            return f"{dist} parameter {name} = {value:g} must be {where}"
+    if "lower" in kw and "upper" in kw and not kw["lower"] < kw["upper"]:
+        return f"{dist} needs lower < upper (got lower = {kw['lower']:g}, upper = {kw['upper']:g})"
+    if dist == "Beta" and "mu" in kw and "sigma" in kw and not kw["sigma"] ** 2 < kw["mu"] * (1 - kw["mu"]):
+        return (f"Beta with mu = {kw['mu']:g} needs sigma below {math.sqrt(kw['mu'] * (1 - kw['mu'])):.4g} "
+                f"(got {kw['sigma']:g})")
+    if role == "base":
+        if dist == "Uniform" and not 0.0 <= kw.get("lower", 0.0) < kw.get("upper", 1.0) <= 1.0:
+            return "a Uniform base rate must lie inside [0, 1]"
+        if dist == "DiracDelta" and not 0.0 < kw.get("c", -1.0) < 1.0:
+            return (f"a base rate fixed at {kw.get('c', 'nothing')} makes the variable certain, and evidence "
+                    "against it impossible; fix it strictly between 0 and 1 (e.g. 0.001 or 0.999) or give a band")
+    if role == "noise" and dist == "DiracDelta" and not kw.get("c", 0.0) > 0.0:
+        return "a noise fixed at 0 (or below) leaves an index no spread; fix it above 0 or give a prior"
     return ""
 
 
@@ -127,7 +170,8 @@ def probability_prior(value: Any, priors: PriorSet, role: str = "base") -> tuple
     if isinstance(value, int | float) and not isinstance(value, bool):
         if not 0.0 <= value <= 1.0:
             return None, f"probability {value} is outside [0, 1]"
-        return {"dist": "DiracDelta", "kwargs": {"c": float(value)}}, ""
+        msg = _values("DiracDelta", {"c": float(value)}, role)
+        return (None, msg) if msg else ({"dist": "DiracDelta", "kwargs": {"c": float(value)}}, "")
     band, msg = _band(str(value), priors)
     return (None, msg) if band is None else ({"band": list(band), "mass": priors.base_rate.mass}, "")
 
@@ -170,19 +214,34 @@ def resolve(
             problems.append(Problem(priors.origin("variables", vid), f"variables.{vid}",
                                     "override names an unknown variable" + did_you_mean(vid, var_ids)))
 
+    for word, spec in priors.strength.items():  # the prior set's strength words, once each
+        msg = _prior(spec, "effect")
+        if msg:
+            problems.append(Problem(priors.origin("strength", word), f"strength.{word}", msg))
+
     variables: dict[str, RVariable] = {}
     for v in model.variables:
         over = priors.variables.get(v.id)
-        raw = (over.base if over and over.base is not None else None) or v.base or priors.base_rate.default
+        if over and over.base is not None:  # a message names the file the value came from
+            raw, where = over.base, priors.origin("variables", v.id)
+        elif v.base is not None:
+            raw, where = v.base, f
+        else:
+            raw, where = priors.base_rate.default, priors.origin("base_rate", "default")
         base, msg = probability_prior(raw, priors, "base")
         if msg:
-            problems.append(Problem(f, f"variables.{v.id}", f"base: {msg}"))
+            problems.append(Problem(where, f"variables.{v.id}", f"base: {msg}"))
         noise = None
         if v.kind == "index":
-            spec = (over.noise if over and over.noise else None) or v.noise or priors.index.noise
+            if over and over.noise is not None:
+                spec, where = over.noise, priors.origin("variables", v.id)
+            elif v.noise is not None:
+                spec, where = v.noise, f
+            else:
+                spec, where = priors.index.noise, priors.origin("index", "noise")
             msg = _prior(spec, "noise")
             if msg:
-                problems.append(Problem(f, f"variables.{v.id}", f"noise: {msg}"))
+                problems.append(Problem(where, f"variables.{v.id}", f"noise: {msg}"))
             noise = spec.to_dict()
         ins = tuple(c.id for c in model.claims if c.effect == v.id)
         variables[v.id] = RVariable(v.id, v.kind, base or {}, noise, ins)
@@ -191,6 +250,7 @@ def resolve(
     for c in model.claims:
         over = priors.claims.get(c.id)
         strength = (over.strength if over and over.strength is not None else None) or c.strength
+        where = priors.origin("claims", c.id) if over and over.strength is not None else f
         if isinstance(strength, PriorSpec):
             msg, effect = _prior(strength, "effect"), strength.to_dict()
         elif strength in priors.strength:
@@ -198,7 +258,7 @@ def resolve(
         else:
             msg, effect = f"unknown strength '{strength}'" + did_you_mean(strength, priors.strength), {}
         if msg:
-            problems.append(Problem(f, f"claims.{c.id}", f"strength: {msg}"))
+            problems.append(Problem(where, f"claims.{c.id}", f"strength: {msg}"))
         raw = over.credence if over and over.credence is not None else c.credence
         if raw is None:
             src = next((s for s in model.sources if s.id == c.source), None)
@@ -206,7 +266,8 @@ def resolve(
         else:
             cred, msg = credence_value(raw, priors)
         if msg:
-            problems.append(Problem(f, f"claims.{c.id}", f"credence: {msg}"))
+            where = priors.origin("claims", c.id) if over and over.credence is not None else f
+            problems.append(Problem(where, f"claims.{c.id}", f"credence: {msg}"))
             cred = 0.5
         if over and over.scale is not None:
             cred = min(1.0, cred * over.scale)

@@ -11,7 +11,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StringConstraints
 
-Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")]
+# Letters, digits and single underscores: "__" is kept for the names the engine makes (``eta__v``, ``gate__on``),
+# so that no user id can be one of them (see forecast.compile.builder, "Names")
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)*_?$")]
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 # An observed or intervened value: true/false or a number, never a string such as "yes".
 Value = StrictBool | StrictFloat
@@ -84,7 +86,7 @@ class Evidence(Strict):
     date: dt.date
     source: Id
     value: Value
-    sd: Annotated[float, Field(gt=0.0, le=1.0)] | None = None
+    sd: Annotated[float, Field(ge=1e-4, le=1.0)] | None = None  # index levels are in [0, 1]: below 1e-4 is zero
     soft: bool = False
     grade: Annotated[str, StringConstraints(pattern=r"^[A-F][1-6]$")] | None = None
     note: str = ""
