@@ -25,8 +25,9 @@ demo: $(STAMP)
 	$(BIN)/forecast report $(MODEL) --sources $(SEEDS) --draws $(DRAWS) -o reports/out/hanoi_2019.pdf \
 		--png reports/out/hanoi_2019_pages
 
+# two workers (the two cores), whole files per worker: a file's module fixtures (the Hanoi posterior) run once
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -p no:cacheprovider
+	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -90,7 +90,9 @@ def run_cli(args: list[str], env: dict) -> subprocess.CompletedProcess:
 def cli(tmp_path_factory):
     """Run the real command once per case, in parallel; note what it wrote."""
     cache = tmp_path_factory.mktemp("forecast_cache")
-    env = {**os.environ, "FORECAST_CACHE": str(cache), "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "80"}
+    tmp = tmp_path_factory.mktemp("system_temp")  # the commands' temp directory: must stay empty
+    env = {**os.environ, "FORECAST_CACHE": str(cache), "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "80",
+           "TMPDIR": str(tmp)}
     jobs = {}
     for case in CASES:
         args = cli_args(case, REL)
@@ -104,7 +106,8 @@ def cli(tmp_path_factory):
     with ThreadPoolExecutor(max_workers=max(2, min(8, os.cpu_count() or 2))) as pool:
         futures = {key: pool.submit(run_cli, args, env) for key, args in jobs.items()}
         results = {key: f.result() for key, f in futures.items()}
-    return {"results": results, "before": before, "after": snapshot(), "cache": sorted(cache.iterdir())}
+    return {"results": results, "before": before, "after": snapshot(), "cache": sorted(cache.iterdir()),
+            "temp": sorted(tmp.iterdir())}
 
 
 def test_corpus_is_big_enough():
@@ -171,6 +174,7 @@ def test_api(cli, case):
 def test_cli_writes_no_files(cli):
     assert cli["after"] == cli["before"]
     assert cli["cache"] == []
+    assert cli["temp"] == []  # nothing in the temp directory either
 
 
 def test_two_mistakes_are_reported_at_once():

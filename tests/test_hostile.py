@@ -361,3 +361,53 @@ def test_a_mutated_model_never_reaches_a_traceback(tmp_path_factory, data):
     path.write_text(tomli_w.dumps(doc))
     code = cli.main(["check", str(path), "--sources", str(folder / "sources")])  # an exception fails the test
     assert code in (0, 2)
+
+
+@pytest.fixture(scope="module")
+def pymc_loaded():
+    """PyTensor raises the recursion limit when it loads: load it before hypothesis watches the limit."""
+    import pymc  # noqa: F401
+
+
+@pytest.mark.slow
+@hyp.settings(max_examples=12, deadline=None, suppress_health_check=list(hyp.HealthCheck))
+@hyp.given(data=st.data())
+def test_a_mutated_forward_model_never_reaches_a_traceback_in_run(pymc_loaded, tmp_path_factory, data):
+    """The same mutations, without the evidence (no sampler: a run takes a second), through ``forecast run``."""
+    import copy
+
+    import tomli_w
+
+    folder = ROOT / "tests" / "malformed"
+    doc, _ = _mutants((folder / "base_valid.toml").read_text())
+    doc = copy.deepcopy(doc)
+    doc.pop("evidence")
+    places = [(sec, i, k) for sec, items in doc.items() if isinstance(items, list)
+              for i, item in enumerate(items) for k in item]
+    sec, i, key = data.draw(st.sampled_from(places))
+    doc[sec][i][key] = data.draw(VALUES)
+    path = tmp_path_factory.mktemp("mutant") / "m.toml"
+    path.write_text(tomli_w.dumps(doc))
+    kept = tempfile.tempdir
+    try:
+        code = cli.main(["run", str(path), "--draws", "60", "--json"])  # an exception fails the test
+    finally:
+        tempfile.tempdir = kept
+    assert code in (0, 2)
+
+
+def test_evidence_with_no_chance_at_any_start_is_a_clear_message(monkeypatch):
+    """Should the sampler find no starting point where the evidence has a chance (PyMC's SamplingError), the
+    user reads which evidence, in a SpecError (exit 2), not PyMC's traceback."""
+    from pymc.exceptions import SamplingError
+
+    from forecast.analyses import nuts
+    from forecast.analyses.session import Session
+
+    def refuse(*a, **k):
+        raise SamplingError("Initial evaluation of model at starting point failed!")
+
+    monkeypatch.setattr(nuts, "sample", refuse)
+    with pytest.raises(SpecError, match=r"evidence: the evidence \(e_talks, e_sentiment\) has no chance") as e:
+        Session(MODEL, draws=50).run()
+    assert "Initial evaluation" in str(e.value)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
 import subprocess
 import sys
 
@@ -104,18 +103,6 @@ def test_json_warnings_reach_stderr_and_the_manifest_records_every_argument(tmp_
     assert warned, "40 draws after 30 tuning steps should warn of a small effective sample size"
     for w in warned:
         assert w in proc.stderr
-
-
-def test_pdf_gets_the_usual_permissions(tmp_path):
-    from forecast.report.typeset import compile_pdf  # noqa: F401 (the writer under test, through the CLI)
-
-    out = tmp_path / "b.pdf"
-    proc = _cli("report", str(EXAMPLE), "--draws", "60", "--tune", "60", "--no-evidence-impact",
-                "--scenario", "talks_resume", "-o", str(out))
-    assert proc.returncode == 0, proc.stderr
-    mask = os.umask(0)
-    os.umask(mask)
-    assert out.stat().st_mode & 0o777 == 0o666 & ~mask
 
 
 @pytest.mark.slow
