@@ -67,3 +67,18 @@ def _run_is_whole(out: Path) -> str | None:
     if summary["manifest"]["seed"] != beside["seed"]:
         return "summary.json is from another run"
     return None
+
+
+def in_temp(sub: Path, i: int) -> list[str]:
+    """A finding when a trial left files in its temp directory ``sub/tmp``."""
+    left = list((sub / "tmp").iterdir())
+    return [f"trial {i}: files in the temp directory: {left}"] if left else []
+
+
+def trials(trial) -> None:
+    """``TRIALS`` trials, two at a time; every finding of every trial in one failure."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(2) as pool:
+        bad = [b for found in pool.map(trial, range(TRIALS)) for b in found]
+    assert not bad, "\n".join(bad)

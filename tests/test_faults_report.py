@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import signal
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from faults import TRIALS, _kill_after, _length, _start
+from faults import _kill_after, _length, _start, in_temp, trials
 
 from forecast.spec.outputs import umask
 
@@ -39,13 +38,9 @@ def test_report_killed_at_random_moments(tmp_path, example_no_evidence):
         left = sorted(x.name for x in sub.iterdir() if x.name not in ("tmp", "brief.pdf"))
         if sig == signal.SIGTERM and left:
             bad.append(f"trial {i}: left beside the PDF: {left}")
-        if list((sub / "tmp").iterdir()):
-            bad.append(f"trial {i}: files in the temp directory: {list((sub / 'tmp').iterdir())}")
-        return bad
+        return bad + in_temp(sub, i)
 
-    with ThreadPoolExecutor(2) as pool:
-        bad = [b for found in pool.map(trial, range(TRIALS)) for b in found]
-    assert not bad, "\n".join(bad)
+    trials(trial)
     # a command killed outright leaves its scratch folder in the cache; the next command removes it
     _length(["run", example_no_evidence, "--draws", "100"], tmp_path, tmp_path / "cache")
     assert not list((tmp_path / "cache" / "tmp").iterdir())

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import shutil
 import signal
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from faults import TRIALS, _kill_after, _length, _run_is_whole, _start
+from faults import _kill_after, _length, _run_is_whole, _start, in_temp, trials
 
 pytestmark = pytest.mark.slow
 
@@ -35,10 +34,6 @@ def test_run_out_killed_at_random_moments(tmp_path, example_no_evidence):
             bad.append(f"trial {i} ({sig.name}): {why}")
         if sig == signal.SIGTERM and sorted(x.name for x in sub.iterdir()) not in (["out", "tmp"], ["tmp"]):
             bad.append(f"trial {i}: left beside the result: {sorted(x.name for x in sub.iterdir())}")
-        if list((sub / "tmp").iterdir()):
-            bad.append(f"trial {i}: files in the temp directory: {list((sub / 'tmp').iterdir())}")
-        return bad
+        return bad + in_temp(sub, i)
 
-    with ThreadPoolExecutor(2) as pool:
-        bad = [b for found in pool.map(trial, range(TRIALS)) for b in found]
-    assert not bad, "\n".join(bad)
+    trials(trial)

@@ -160,7 +160,12 @@ def test_save_replaces_a_result_whole_or_leaves_it(tmp_path, monkeypatch):
         store.save(res, out, {"n": 2})
     assert {p.name: p.read_bytes() for p in out.iterdir()} == first
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    (tmp_path / ".out.x1.tmp").mkdir()  # what a save killed outright between its renames leaves
+    (tmp_path / ".out.x2.old" / "out").mkdir(parents=True)
     monkeypatch.undo()
+    store.save(res, out, {"n": 2})  # the next save clears it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert json.loads((out / "summary.json").read_text()) == {"n": 2}
     (out / "notes.txt").write_text("mine")
     with pytest.raises(SpecError, match="holds other files"):
         store.save(res, out, {"n": 3})

@@ -47,6 +47,8 @@ def save(result: Result, out_dir: str | Path, summary: dict | None = None) -> Pa
     if problems:
         raise SpecError(problems)
     out.parent.mkdir(parents=True, exist_ok=True)
+    for stale in (*out.parent.glob(f".{out.name}.*.tmp"), *out.parent.glob(f".{out.name}.*.old")):
+        shutil.rmtree(stale, ignore_errors=True)  # left by a save killed outright (SIGKILL) between its renames
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     old = None
     try:
