@@ -11,6 +11,7 @@ from rich.table import Table
 
 from forecast.analyses.summary import level, level_change, pct, pts  # the one rounding rule
 from forecast.spec import jsonio
+from forecast.spec.checks import raise_assignments
 
 
 def _console(**kwargs) -> Console:
@@ -46,16 +47,6 @@ def _session(args, sets, priors=...):
                        progress=err.is_terminal)
 
 
-def _check_do(session, do: dict) -> None:
-    """``--do`` names and values, before any sampling."""
-    from forecast.analyses.session import check_assignments
-    from forecast.spec.errors import SpecError
-
-    problems = check_assignments(session.baseline, do, "--do")
-    if problems:
-        raise SpecError(problems)
-
-
 def _simulate(session, label: str, fn):
     with err.status(f"{label}: compiling and simulating…"):
         return fn()
@@ -79,7 +70,7 @@ def run_command(args, sets, observe, do) -> int:
 
     s = _session(args, sets)
     r = s.resolve(observe=observe) if observe else s.baseline
-    _check_do(s, do)
+    raise_assignments(s.baseline, do, "--do")  # before any sampling
     result = _simulate(s, "run", lambda: s.run(r, do=do))
     result.manifest.update(observe=dict(observe), do=dict(do))
     summary = summarize(result)
@@ -87,7 +78,7 @@ def run_command(args, sets, observe, do) -> int:
         save(result, args.out, summary)
     if args.json:
         print(jsonio.dumps({k: summary[k] for k in ("as_of", "variables", "questions", "claims", "diagnostics",
-                                                   "manifest")}, indent=2, default=str))
+                                                   "manifest")}, indent=2))
         warn_stderr(summary["diagnostics"])
     else:
         print_run(summary)
@@ -145,14 +136,14 @@ def whatif_command(args, sets, observe, do) -> int:
         names = [x.id for x in s.model.scenarios]
         raise SpecError([Problem(str(s.model_path), f"scenarios.{args.scenario}",
                                  "no such scenario" + did_you_mean(args.scenario, names))])
-    _check_do(s, do)
+    raise_assignments(s.baseline, do, "--do")  # before any sampling
     base, alt, label, sides = _simulate(s, "baseline and what-if",
                                         lambda: s.whatif(args.scenario, sets, args.priors, observe, do))
     cmp = compare(base, alt, label, sides=sides)
     if args.out:
         save(alt, args.out, cmp)
     if args.json:
-        print(jsonio.dumps(cmp, indent=2, default=str))
+        print(jsonio.dumps(cmp, indent=2))
         for who, d in cmp["diagnostics"].items():
             warn_stderr(d, f"{who}: ")
         if cmp["identical"]:

@@ -141,9 +141,9 @@ def test_a_background_posterior_is_the_same_as_one_sampled_in_turn(hanoi):
 
     s, base = hanoi
     direct = s.without(base, "e05")
-    s._posteriors.pop(s._key(direct.resolved, Numbers.of(direct.resolved)))  # noqa: SLF001 (sample it again)
+    s.posteriors.done.pop(s.posteriors.key(direct.resolved, Numbers.of(direct.resolved)))  # sample it again
     s.prefetch_without(base)
-    assert s._pending  # noqa: SLF001 (the fresh posterior is being sampled in the background)
+    assert s.posteriors.pending  # the fresh posterior is being sampled in the background
     bg = s.without(base, "e05")
     assert bg.posterior is not direct.posterior
     for key in direct.outcomes:

@@ -161,13 +161,14 @@ def _whatifs(s: Session, base: Result, names: list[str], step) -> list[dict]:
     return out
 
 
-def _stances(s: Session, base: Result, paths: list[str | None], base_q: dict, step) -> list[dict]:
+def _stances(s: Session, base: Result, paths: list[str | None], base_q: dict, ready: dict, step) -> list[dict]:
+    """Each stance beside the baseline; ``ready``: its resolved spec and reweighting (``Session.prefetch_variant``)."""
     out = [{"name": base.resolved.priors.prior_set.name or "baseline", "file": paths[0],
             "description": base.resolved.priors.prior_set.description, "questions": base_q}]
     for p in paths[1:]:
         step(f"stance: {Path(p).stem if p else 'default'}")
-        r = s.resolve(priors=p)
-        res = s.variant(base, r)
+        r, rw = ready[p]
+        res = s.variant(base, r, reweighting=rw)
         out.append({"name": r.priors.prior_set.name or Path(str(p)).stem, "file": p,
                     "description": r.priors.prior_set.description, "questions": questions_of(res),
                     "diagnostics": res.diagnostics})
@@ -292,8 +293,10 @@ def collect(
     base = s.run()
     if evidence_impact:  # the evidence log's fresh posteriors sample while the analyses below run
         s.prefetch_without(base)
-    for p in paths[1:]:  # and so do the stances' the baseline's draws cannot carry
-        s.prefetch_variant(base, s.resolve(priors=p))
+    stances = {}  # and so do the stances' the baseline's draws cannot carry
+    for p in paths[1:]:
+        r = s.resolve(priors=p)
+        stances[p] = (r, s.prefetch_variant(base, r))
     base_q = questions_of(base)
     warned = bool(base.diagnostics.get("warnings"))
     m = s.model
@@ -320,7 +323,7 @@ def collect(
         "map": _map(s, base),
         "indices": _indices(base),
         "whatifs": _whatifs(s, base, names, step),
-        "stances": _stances(s, base, paths, base_q, step),
+        "stances": _stances(s, base, paths, base_q, stances, step),
         "sensitivity": sens,
         "evidence": _evidence(s, base, base_q, evidence_impact, step),
         "claims": _claims(s, base),

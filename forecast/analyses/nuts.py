@@ -64,8 +64,9 @@ class Warm:
     inverse_mass_matrix: Any
     positions: tuple[tuple[np.ndarray, ...], ...]  # per chain, per value variable
 
-    def fits(self, model: pm.Model, chains: int) -> bool:
-        return _shapes(model) == self.shapes and len(self.positions) >= chains
+    def fits(self, shapes: tuple, chains: int) -> bool:
+        """For a model whose value variables have ``shapes`` (:func:`_shapes`), sampled with ``chains``."""
+        return shapes == self.shapes and len(self.positions) >= chains
 
 
 def _shapes(model: pm.Model) -> tuple:
@@ -142,8 +143,8 @@ def _numpyro(model: pm.Model, draws: int, tune: int, chains: int, seed: int, pro
     check = jax.jit(potential)
     rng = np.random.default_rng(seed)
     points = []
-    kernel = {}
-    if warm is not None and warm.fits(model, chains):
+    kernel, shapes = {}, _shapes(model)
+    if warm is not None and warm.fits(shapes, chains):
         points = [list(p) for p in warm.positions[:chains]]
         if all(np.isfinite(float(check(p))) for p in points):
             kernel = {"step_size": warm.step_size, "inverse_mass_matrix": warm.inverse_mass_matrix}
@@ -184,6 +185,6 @@ def _numpyro(model: pm.Model, draws: int, tune: int, chains: int, seed: int, pro
                                  warm_start=int(bool(kernel)))
     adapt = mcmc.last_state.adapt_state
     imm = jax.tree_util.tree_map(lambda a: np.asarray(a)[0] if chains > 1 else np.asarray(a), adapt.inverse_mass_matrix)
-    end = Warm(_shapes(model), float(np.mean(np.asarray(adapt.step_size))), imm,
+    end = Warm(shapes, float(np.mean(np.asarray(adapt.step_size))), imm,
                tuple(tuple(np.asarray(x[c, -1]) for x in raw) for c in range(chains)))
     return idata, end

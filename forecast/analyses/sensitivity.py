@@ -115,17 +115,16 @@ def evaluate(session: Session, base: Result, settings: list[Setting],
     """
     qids = [q.id for q in base.resolved.model.questions]
     out: dict[str, dict] = {"compiles": []}
-    resolved = [(s, {end: session.resolve(sets=sets) for end, sets in (("low", s.low), ("high", s.high))})
+    # each end resolved and reweighted once; those the draws cannot carry sample in the background meanwhile
+    resolved = [(s, {end: (r, session.prefetch_variant(base, r))
+                     for end, r in (("low", session.resolve(sets=s.low)), ("high", session.resolve(sets=s.high)))})
                 for s in settings]
-    for _, ends in resolved:  # ends the draws cannot carry: their fresh posteriors sample while the rest runs
-        for r in ends.values():
-            session.prefetch_variant(base, r)
     for i, (s, rs) in enumerate(resolved):
         if progress:
             progress(f"sensitivity {i + 1}/{len(settings)}")
         ends = {}
-        for end, r in rs.items():
-            res = session.variant(base, r)
+        for end, (r, rw) in rs.items():
+            res = session.variant(base, r, reweighting=rw)
             ends[end] = {q: res.mean(f"q:{q}") for q in qids}
             k = res.diagnostics.get("pareto_k")
             if k is not None:

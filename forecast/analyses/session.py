@@ -30,50 +30,26 @@ What-if semantics
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
-import hashlib
 import logging
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
 from forecast.analyses.engine import Engine
+from forecast.analyses.manifest import manifest
 from forecast.analyses.posterior import PARETO_K_MAX, Posterior, psis, sample_posterior
+from forecast.analyses.posteriors import Posteriors
 from forecast.compile import Numbers, descendants
 from forecast.spec import load_model, load_prior_set, resolve
+from forecast.spec.checks import raise_assignments
 from forecast.spec.defaults import DEFAULTS
-from forecast.spec.errors import Problem, SpecError
+from forecast.spec.errors import SpecError
 from forecast.spec.limits import memory_problems, settings_problems
 from forecast.spec.locate import prior_set_path
-from forecast.spec.priorsets import DEFAULT_PATH
 from forecast.spec.resolve import Resolved
 
 log = logging.getLogger(__name__)
-PACKAGES = ("forecast", "pymc", "pytensor", "pymc-extras", "arviz", "numpy", "preliz", "jax", "numpyro", "nutpie")
-
-
-def sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-@functools.cache
-def _versions() -> tuple[tuple[str, str], ...]:
-    out = []
-    for name in PACKAGES:
-        try:
-            out.append((name, metadata.version(name)))
-        except metadata.PackageNotFoundError:
-            pass
-    return tuple(out)
-
-
-def versions() -> dict[str, str]:
-    """Versions of the packages a result depends on (read once per process: the manifest of every run)."""
-    return dict(_versions())
 
 
 @dataclass
@@ -97,20 +73,6 @@ class Result:
     @property
     def draws(self) -> int:
         return len(next(iter(self.outcomes.values())))
-
-
-def check_assignments(r: Resolved, values: dict[str, float], origin: str) -> list[Problem]:
-    problems = []
-    for vid, value in values.items():
-        if vid not in r.variables:
-            from forecast.spec.errors import did_you_mean
-
-            problems.append(Problem(origin, vid, "not a variable of the model" + did_you_mean(vid, r.variables)))
-        elif r.variables[vid].kind == "event" and value not in (0, 1):
-            problems.append(Problem(origin, vid, f"an event takes true/false (1/0), not {value!r}"))
-        elif not 0.0 <= float(value) <= 1.0:
-            problems.append(Problem(origin, vid, f"an index level must lie in [0, 1], not {value!r}"))
-    return problems
 
 
 class Session:
@@ -162,9 +124,7 @@ class Session:
         if bad:
             raise SpecError(bad)
         self._engines: list[Engine] = []
-        self._posteriors: dict[tuple, Posterior] = {}
-        self._pending: dict[tuple, Future] = {}  # posteriors sampled in the background (``prefetch``)
-        self._executor: ThreadPoolExecutor | None = None
+        self.posteriors = Posteriors(self._sample)
 
     def locate(self, priors: str | Path | None, origin: str = "--priors",
                relative_to: str | Path | None = None) -> Path | None:
@@ -181,9 +141,7 @@ class Session:
         ps = load_prior_set(path, {**self.sets, **(sets or {})})
         r = resolve(self.model, ps, sources_dir=self.sources)
         if observe:
-            problems = check_assignments(r, observe, "--observe")
-            if problems:
-                raise SpecError(problems)
+            raise_assignments(r, observe, "--observe")
             r = resolve(self.model, ps, observe=observe)
         return r
 
@@ -195,54 +153,28 @@ class Session:
         self._engines.append(e)
         return e
 
-    @staticmethod
-    def _key(r: Resolved, numbers: Numbers) -> tuple:
-        return tuple(sorted(numbers.hyper_values().items())), r.evidence
-
     def _sample(self, r: Resolved, numbers: Numbers, progress: bool, start: Posterior | None = None) -> Posterior:
         log.info("sampling the posterior given %d observations", len(r.evidence))
         return sample_posterior(r, numbers, self.draws, seed=self.seed, chains=self.chains, tune=self.tune,
                                 sampler=self.sampler, progress=progress, warm=start.warm if start else None)
 
-    def posterior(self, r: Resolved, numbers: Numbers, start: Posterior | None = None) -> Posterior:
-        """``r``'s posterior (sampled once per session). ``start``: a posterior whose sampler's end the new
-        chains start from (the fall-backs of :meth:`variant` and :meth:`without`: the same free variables)."""
-        key = self._key(r, numbers)
-        if key in self._pending:
-            self._posteriors[key] = self._pending.pop(key).result()
-        if key not in self._posteriors:
-            self._posteriors[key] = self._sample(r, numbers, self.progress, start)
-        return self._posteriors[key]
-
     def prefetch(self, r: Resolved, start: Posterior | None = None) -> None:
-        """Start sampling ``r``'s posterior in a background thread; :meth:`posterior` (and so :meth:`run`)
-        picks it up when asked, waiting if it must. The sampler's own work (XLA's compile, the chains) runs
-        outside Python's lock, so it overlaps with what the caller does meanwhile (the report: its
-        sensitivity and what-if analyses, one core, while the chains use the others). The draws are the same
-        as :meth:`posterior` would give (same seed and ``start``, and a model of its own: nothing is shared
-        with the caller's engines)."""
-        numbers = Numbers.of(r)
-        key = self._key(r, numbers)
-        if key in self._posteriors or key in self._pending or not r.evidence:
-            return
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="posterior")
-        self._pending[key] = self._executor.submit(self._sample, r, numbers, False, start)
+        """Start sampling ``r``'s posterior in the background; :meth:`run` picks it up (:class:`Posteriors`)."""
+        self.posteriors.prefetch(r, start)
 
     def run(self, r: Resolved | None = None, do: dict[str, float] | None = None, start: Posterior | None = None
             ) -> Result:
         """Forward simulation (no evidence) or posterior (evidence), with optional interventions. ``start``:
-        see :meth:`posterior`."""
+        see :meth:`Posteriors.get`."""
         r = r or self.baseline
         do = {k: float(v) for k, v in (do or {}).items()}
-        problems = check_assignments(r, do, "--do")
-        if problems:
-            raise SpecError(problems)
+        raise_assignments(r, do, "--do")
         numbers = Numbers.of(r)
-        post = self.posterior(r, numbers, start) if r.evidence else None
+        post = self.posteriors.get(r, numbers, self.progress, start) if r.evidence else None
         return self._simulate(r, numbers, post, do, None)
 
-    def variant(self, base: Result, r: Resolved, do: dict[str, float] | None = None) -> Result:
+    def variant(self, base: Result, r: Resolved, do: dict[str, float] | None = None,
+                reweighting: tuple[Posterior, np.ndarray, float] | None = None) -> Result:
         """``base`` under the priors of ``r`` (same evidence and interventions), without recompiling.
 
         Without evidence the compiled simulator is fed the new hyperparameters
@@ -250,21 +182,19 @@ class Session:
         importance-reweighted: ``weights`` (PSIS-smoothed), Pareto k in ``diagnostics``; where k exceeds
         ``PARETO_K_MAX`` the draws cannot carry the change and the posterior is sampled anew (:meth:`run`).
         Further evidence goes to :meth:`observed`; a change of prior family, or evidence the draws
-        cannot absorb, falls back to :meth:`run`.
+        cannot absorb, falls back to :meth:`run`. ``reweighting``: :meth:`reweighting`'s answer for ``r``, when
+        the caller has it already (:meth:`prefetch_variant`).
         """
         numbers, old = Numbers.of(r), Numbers.of(base.resolved)
         do = {k: float(v) for k, v in (base.do if do is None else do).items()}
-        problems = check_assignments(r, do, "--do")
-        if problems:
-            raise SpecError(problems)
+        raise_assignments(r, do, "--do")
         if r.evidence != base.resolved.evidence:
             return self.observed(base, r, do) or self.run(r, do=do)
         if not self.engine(numbers, r).accepts(old):
             return self.run(r, do=do)
         if base.posterior is None or numbers == old:  # nothing to reweight
             return self._simulate(r, numbers, base.posterior, do, None)
-        post, logw = base.posterior.reweighted(old, numbers)
-        k = psis(logw)[1]
+        post, logw, k = reweighting or self.reweighting(base, r)
         if k > PARETO_K_MAX:  # the draws cannot carry the new priors: sample them (from where base's chains ended)
             log.info("reweighting's Pareto k %.2f > %s: sampling anew", k, PARETO_K_MAX)
             fresh = self.run(r, do=do, start=base.posterior)
@@ -274,15 +204,24 @@ class Session:
             return fresh
         return self._simulate(r, numbers, post, do, logw)
 
-    def prefetch_variant(self, base: Result, r: Resolved) -> None:
-        """Start the fresh posterior :meth:`variant` will need for ``r`` if ``base``'s draws cannot carry it
-        (its Pareto k, computed as :meth:`variant` does, without the simulation)."""
+    def reweighting(self, base: Result, r: Resolved) -> tuple[Posterior, np.ndarray, float] | None:
+        """``base``'s draws under ``r``'s priors as :meth:`variant` weighs them: (posterior, log weights, Pareto
+        k); None where :meth:`variant` does not reweight (other evidence, another prior family, no posterior to
+        reweight, the same numbers)."""
         numbers, old = Numbers.of(r), Numbers.of(base.resolved)
-        if (base.posterior is None or base.weights is not None or numbers == old or r.evidence != base.resolved.evidence
+        if (base.posterior is None or numbers == old or r.evidence != base.resolved.evidence
                 or not self.engine(numbers, r).accepts(old)):
-            return
-        if psis(base.posterior.reweighted(old, numbers)[1])[1] > PARETO_K_MAX:
+            return None
+        post, logw = base.posterior.reweighted(old, numbers)
+        return post, logw, psis(logw)[1]
+
+    def prefetch_variant(self, base: Result, r: Resolved) -> tuple[Posterior, np.ndarray, float] | None:
+        """Start the fresh posterior :meth:`variant` will need for ``r`` if ``base``'s draws cannot carry it
+        (Pareto k above ``PARETO_K_MAX``); return the reweighting, to hand to :meth:`variant`."""
+        rw = None if base.weights is not None else self.reweighting(base, r)
+        if rw is not None and rw[2] > PARETO_K_MAX:
             self.prefetch(r, start=base.posterior)
+        return rw
 
     def without(self, base: Result, obs_id: str) -> Result:
         """``base`` as if observation ``obs_id`` had not been made: its posterior draws, importance-weighted
@@ -431,25 +370,8 @@ class Session:
         diag.update(draws=self.draws, worlds_per_draw=eng.R, compiles=eng.compiles)
         return Result(r, outcomes, cred_post, do, tuple(sorted(fixed)), diag, self.manifest(r, do), post, w)
 
-    def with_priors(self, priors=..., sets: dict | None = None, observe: dict | None = None) -> Resolved:
-        return self.resolve(priors, sets, observe)
-
     def manifest(self, r: Resolved, do: dict[str, float]) -> dict:
-        return {
-            "model": str(self.model_path),
-            "model_sha256": sha256(self.model_path),
-            "prior_files": {f: sha256(f) for f in r.priors.files},
-            "priors": self.prior_set_name(None if not r.priors.files or Path(r.priors.files[-1]) == DEFAULT_PATH
-                                          else r.priors.files[-1]),
-            "sets": dict(self.sets),
-            "observe": {o.variable: o.value for o in r.evidence if o.id.startswith("observe_")},
-            "do": do,
-            "seed": self.seed,
-            "draws": self.draws,
-            "sampler": self.sampler,
-            "versions": versions(),
-            "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        }
+        return manifest(self, r, do)
 
 
 def scenario_resolved(session: Session, name: str) -> tuple[Resolved, dict[str, float]]:

@@ -12,7 +12,8 @@ import arviz as az
 import numpy as np
 import xarray as xr
 
-from forecast.analyses.session import Result, sha256
+from forecast.analyses.manifest import sha256
+from forecast.analyses.session import Result
 from forecast.spec import jsonio
 from forecast.spec.errors import Problem, SpecError
 from forecast.spec.outputs import RESULT_FILES, check_folder, usual_mode
@@ -31,7 +32,7 @@ def to_inference_data(result: Result) -> az.InferenceData:
         idata.add_groups(groups)
     else:
         idata = az.InferenceData(**groups)
-    idata.predictions.attrs["manifest"] = jsonio.dumps(result.manifest, sort_keys=True, default=str)
+    idata.predictions.attrs["manifest"] = jsonio.dumps(result.manifest, sort_keys=True)
     return idata
 
 

@@ -165,7 +165,7 @@ def compile_pdf(data: dict, out: str | Path, paper: str = "a4", png_dir: str | P
         build = Path(tmp)
         figures = all_figures(data, build / "fig")
         doc = prepare(data, {k: f"fig/{v}" for k, v in figures.items()}, paper)
-        (build / "data.json").write_text(jsonio.dumps(doc, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        (build / "data.json").write_text(jsonio.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
         shutil.copyfile(TEMPLATE, build / "brief.typ")
         stamp = dt.datetime.combine(dt.date.fromisoformat(data["title"]["as_of"]) if data["title"]["as_of"]
                                     else dt.date(2000, 1, 1), dt.time(), dt.UTC)

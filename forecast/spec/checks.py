@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from forecast.spec.errors import Problem, SpecError, did_you_mean
 from forecast.spec.locate import prior_set_path
 from forecast.spec.schema import ScenarioModel
+
+if TYPE_CHECKING:  # resolve imports this module
+    from forecast.spec.resolve import Resolved
 
 
 def topological_order(variables: list[str], edges: list[tuple[str, str]]) -> tuple[list[str], list[str] | None]:
@@ -122,7 +126,7 @@ def check_model(
                 add(e, f"priors: {err.problems[0].message}")
 
     for s in model.sources:
-        if sources_dir is None and (Path(s.file).is_absolute() or ".." in Path(s.file).parts):
+        if source_path(sources_dir, s.file) is None:
             add(f"sources.{s.id}", f"source file '{s.file}' leaves the sources folder (give a name relative to "
                                    "it, without '..')")
     if sources_dir is not None:
@@ -130,19 +134,46 @@ def check_model(
     return problems
 
 
-def _value_problems(kind: str, value: bool | float, where: str) -> list[str]:
+def _value_message(kind: str, value: bool | float) -> str | None:
+    """What is wrong with ``value`` as the state of a variable of ``kind`` (None: nothing)."""
     if kind == "event" and not (isinstance(value, bool) or value in (0, 1)):
-        return [f"{where}: an event takes true or false, not {value!r}"]
+        return f"an event takes true or false, not {value!r}"
     if kind == "index" and (isinstance(value, bool) or not 0.0 <= value <= 1.0):
-        return [f"{where}: an index level must lie in [0, 1], not {value!r}"]
-    return []
+        return f"an index level must lie in [0, 1], not {value!r}"
+    return None
 
 
-def source_path(folder: str | Path, file: str) -> Path | None:
+def _value_problems(kind: str, value: bool | float, where: str) -> list[str]:
+    msg = _value_message(kind, value)
+    return [f"{where}: {msg}"] if msg else []
+
+
+def assignment_problems(r: Resolved, values: dict[str, float], origin: str) -> list[Problem]:
+    """``--do`` / ``--observe`` values (``origin``): known variables, with values their kind can take."""
+    out = []
+    for vid, value in values.items():
+        if vid not in r.variables:
+            out.append(Problem(origin, vid, "not a variable of the model" + did_you_mean(vid, r.variables)))
+        elif msg := _value_message(r.variables[vid].kind, value):
+            out.append(Problem(origin, vid, msg))
+    return out
+
+
+def raise_assignments(r: Resolved, values: dict[str, float], origin: str) -> None:
+    """:func:`assignment_problems` as a SpecError (exit 2), if any."""
+    problems = assignment_problems(r, values, origin)
+    if problems:
+        raise SpecError(problems)
+
+
+def source_path(folder: str | Path | None, file: str) -> Path | None:
     """The source text ``file`` inside ``folder``, or None when the name leaves the folder (an absolute path,
-    ``..``, or a link to somewhere else): a model file cannot make the tool read outside ``--sources``."""
-    if Path(file).is_absolute():
+    ``..``, or a link to somewhere else): a model file cannot make the tool read outside ``--sources``.
+    Without a folder the name alone is judged (absolute or with ``..``: None)."""
+    if Path(file).is_absolute() or (folder is None and ".." in Path(file).parts):
         return None
+    if folder is None:
+        return Path(file)
     root = Path(folder).resolve()
     path = (root / file).resolve()
     return path if path.is_relative_to(root) else None
@@ -152,9 +183,7 @@ def _check_sources(model: ScenarioModel, folder: Path) -> list[Problem]:
     problems, lengths = [], {}
     for s in model.sources:
         path = source_path(folder, s.file)
-        if path is None:
-            problems.append(Problem(model.path, f"sources.{s.id}", (
-                f"source file '{s.file}' leaves the sources folder (give a name relative to it, without '..')")))
+        if path is None:  # reported by check_model
             continue
         if not path.is_file():
             problems.append(Problem(model.path, f"sources.{s.id}", f"source file '{s.file}' not found in {folder}"))
