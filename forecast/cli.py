@@ -166,13 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
-    if args.command != "check":  # generated sources and build folders: ours, removed at exit
-        from forecast.spec.scratch import use_private_tempdir
-
-        use_private_tempdir()
 
     try:
-        _outputs(args)
+        _outputs(args)  # before anything is written, the scratch folder included
+        if args.command != "check":  # generated sources and build folders: ours, removed at exit
+            from forecast.spec.scratch import use_private_tempdir
+
+            use_private_tempdir()
         if args.command == "check":  # rich (render) only for the "ok" line: a failing check starts faster
             from forecast.check import check
 

@@ -162,6 +162,12 @@ def _values(dist: str, kw: dict[str, Any], role: str) -> str:
     return ""
 
 
+def _given(*options: tuple[Any, str]) -> tuple[Any, str]:
+    """The first (value, file it came from) whose value is given: a prior-set override, the model's own value,
+    the prior set's default. Messages name that file."""
+    return next((value, where) for value, where in options if value is not None)
+
+
 def probability_prior(value: Any, priors: PriorSet, role: str = "base") -> tuple[dict | None, str]:
     """A base rate or level as a Prior dict or a band to fit."""
     if isinstance(value, PriorSpec):
@@ -222,23 +228,15 @@ def resolve(
     variables: dict[str, RVariable] = {}
     for v in model.variables:
         over = priors.variables.get(v.id)
-        if over and over.base is not None:  # a message names the file the value came from
-            raw, where = over.base, priors.origin("variables", v.id)
-        elif v.base is not None:
-            raw, where = v.base, f
-        else:
-            raw, where = priors.base_rate.default, priors.origin("base_rate", "default")
+        raw, where = _given((over.base if over else None, priors.origin("variables", v.id)), (v.base, f),
+                            (priors.base_rate.default, priors.origin("base_rate", "default")))
         base, msg = probability_prior(raw, priors, "base")
         if msg:
             problems.append(Problem(where, f"variables.{v.id}", f"base: {msg}"))
         noise = None
         if v.kind == "index":
-            if over and over.noise is not None:
-                spec, where = over.noise, priors.origin("variables", v.id)
-            elif v.noise is not None:
-                spec, where = v.noise, f
-            else:
-                spec, where = priors.index.noise, priors.origin("index", "noise")
+            spec, where = _given((over.noise if over else None, priors.origin("variables", v.id)), (v.noise, f),
+                                 (priors.index.noise, priors.origin("index", "noise")))
             msg = _prior(spec, "noise")
             if msg:
                 problems.append(Problem(where, f"variables.{v.id}", f"noise: {msg}"))
