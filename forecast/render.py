@@ -38,11 +38,12 @@ def check(rep, model: str) -> None:
         err.print(f"{len(rep.errors)} problem(s) found", style="bold red")
 
 
-def _session(args, sets, priors=...):
+def _session(args, sets, priors: str | None):
+    """The command's session, opened with the prior set ``priors`` (None: the model's baseline)."""
     from forecast.analyses.session import Session
 
     with err.status("Loading PyMC and building the model…"):
-        return Session(args.model, args.priors if priors is ... else priors, sets, args.sources,
+        return Session(args.model, priors, sets, args.sources,
                        draws=args.draws, seed=args.seed, sampler=args.sampler, tune=args.tune,
                        progress=err.is_terminal)
 
@@ -68,7 +69,7 @@ def run_command(args, sets, observe, do) -> int:
     from forecast.analyses.store import save
     from forecast.analyses.summary import summarize
 
-    s = _session(args, sets)
+    s = _session(args, sets, args.priors)
     r = s.resolve(observe=observe) if observe else s.baseline
     raise_assignments(s.baseline, do, "--do")  # before any sampling
     result = _simulate(s, "run", lambda: s.run(r, do=do))

@@ -35,7 +35,7 @@ def tariffs_closed_form(session) -> tuple[np.ndarray, np.ndarray]:
     """P(tariffs | draw) by hand from the draw's parameters, and the Monte Carlo error of the engine's estimate.
 
     P(tariffs | draw) is E over the parent of sigmoid(logit b + effects)."""
-    eng = session._engines[0]
+    eng = session.runs.engines[0]
     th = eng.sample_theta(Numbers.of(session.baseline), session.seed)
     logit = lambda p: np.log(p / (1 - p))  # noqa: E731
     sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
@@ -69,7 +69,7 @@ def test_every_elementwise_op_of_the_engine_is_one_numpy_call(forward):
 
     forward.run()
     forward.run(do={"tariffs": 1.0})
-    eng = forward._engines[0]
+    eng = forward.runs.engines[0]
     fns = [eng._theta_fn, *(wf.fn for wf in eng._world_fns.values())]
     assert len(fns) >= 3
     slow = [str(node) for fn in fns for node in fn.maker.fgraph.toposort() if isinstance(node.op, Elemwise)
@@ -88,11 +88,11 @@ def test_same_seed_same_numbers(example_no_evidence):
 
 def test_prior_whatif_reuses_compiled_functions(forward):
     forward.run()
-    eng = forward._engines[0]
+    eng = forward.runs.engines[0]
     before = eng.compiles
     low = forward.run(forward.resolve(sets={"claims.m1.credence": "0.1"}))
     high = forward.run(forward.resolve(sets={"claims.m1.credence": "0.9"}))
-    assert eng.compiles == before and len(forward._engines) == 1
+    assert eng.compiles == before and len(forward.runs.engines) == 1
     # believing the tariff claim more must raise the tariff forecast, beyond Monte Carlo noise
     d = high.outcomes["tariffs"] - low.outcomes["tariffs"]
     assert d.mean() > 4 * d.std(ddof=1) / np.sqrt(len(d))

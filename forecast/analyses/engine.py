@@ -25,9 +25,9 @@ import pytensor
 import pytensor.tensor as pt
 from pytensor.compile.mode import Mode
 from pytensor.tensor.random.type import RandomGeneratorType
-from scipy.special import ndtr
 
 from forecast.compile import Numbers, ancestral_set, build, set_hyper
+from forecast.compile.kinds import Index, report_prob
 from forecast.spec.resolve import Resolved
 
 log = logging.getLogger(__name__)
@@ -119,8 +119,7 @@ class Engine:
                     p = mc[f"p__{v}"]
                     logom = logom + (pt.log(p) if x == 1.0 else pt.log1p(-p))
                 else:  # a soft report of accuracy q: P(report | x_v)
-                    q = extra[0]
-                    logom = logom + pt.log(pt.where(pt.eq(mc[v], x), q, 1.0 - q))
+                    logom = logom + pt.log(report_prob(mc[v], x, extra[0]))
             top = pt.max(logom, axis=1, keepdims=True)
             om = pt.exp(logom - top)
             norm = om.sum(axis=1, keepdims=True)
@@ -202,5 +201,5 @@ class Engine:
         tau = theta.get(f"noise__{v}")
         if tau is None:
             tau = np.full(self.T, self.numbers.noise[v]["kwargs"]["c"])
-        z = (np.log(t / (1 - t)) - outcome[f"eta__{v}"]) / tau[:, None]
-        return (1.0 - ndtr(z)).mean(axis=1) if omega is None else ((1.0 - ndtr(z)) * omega).sum(axis=1)
+        above = Index.exceed(outcome[f"eta__{v}"], tau[:, None], t)
+        return above.mean(axis=1) if omega is None else (above * omega).sum(axis=1)

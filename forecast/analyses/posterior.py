@@ -32,12 +32,12 @@ import pytensor.tensor as pt
 from pymc.exceptions import SamplingError
 from pytensor.compile.mode import Mode
 from pytensor.graph.traversal import graph_inputs
-from scipy.stats import norm
 
 from forecast.analyses import nuts
 from forecast.analyses.health import health, namer
 from forecast.analyses.summary import ESS_MIN, PARETO_K_MAX, RHAT_MAX  # noqa: F401 (re-exported)
 from forecast.compile import Numbers, ancestral_set, set_hyper
+from forecast.compile.kinds import measurement_logp, report_prob
 from forecast.compile.marginal import Marginal, build_marginal
 from forecast.spec.errors import Problem, SpecError
 from forecast.spec.resolve import Resolved
@@ -49,8 +49,36 @@ log = logging.getLogger(__name__)
 RECOVERY_MODE = Mode(linker="py", optimizer=None)
 
 
-@dataclass
+@dataclass(frozen=True, kw_only=True)
+class Recovery:
+    """One marginal model's compiled per-draw recovery of the summed-out binaries, and the tables to read it
+    (built once per sampled posterior by :func:`_recovery`; shared by everything derived from it)."""
+
+    # (numbers, switch=None, mask=None) -> (lp (T,), P(config) (T, K), {claim: P(real) (T,)}, levels): the draws'
+    # log p(parameters, evidence) and the binaries' posterior under ``numbers``; ``switch`` changes one observation
+    # (Marginal.switches), ``mask`` adds log weights to the configurations (a further observation)
+    recover: Callable[..., tuple] = field(repr=False)
+    # (numbers) -> (T,): the prior density of the draws alone (when only that changes, no recovery is needed)
+    prior_lp: Callable[[Numbers], np.ndarray] = field(repr=False)
+    # the gates' joint posterior per variable (``Posterior.abduct``): ``rows(numbers, switch)`` (T, K, M) for the
+    # marginal's own configurations (see Marginal.terms), ``row_var`` / ``row_on`` its rows, ``gated`` their columns
+    rows: Callable[..., np.ndarray] = field(repr=False)
+    row_var: list[str]
+    row_on: np.ndarray = field(repr=False)
+    gated: list[str]
+    switches: dict[str, tuple[str, float]]  # observation id -> how to leave it out (Marginal.switches)
+    hyper_keys: frozenset  # the hyperparameters (``Numbers.hyper_values`` keys) ``lp`` depends on
+    # the few of them the binaries' joint depends on (the claims' credences, and fixed values: a DiracDelta's c
+    # is the parameter itself); the others (the parameters of random base rates, effect sizes and noise)
+    # only enter the prior density of the draws, ``prior_lp``
+    joint_keys: frozenset
+
+
+@dataclass(kw_only=True)
 class Posterior:
+    """Posterior draws of the evidence's ancestral system and the binaries recovered from them (all (T,) per
+    draw), built by keyword only."""
+
     theta: dict[str, np.ndarray]  # continuous parameters of the ancestral set, (T,)
     states: dict[str, np.ndarray]  # observed events and index levels of the ancestral set, (T,)
     idata: az.InferenceData | None
@@ -59,26 +87,19 @@ class Posterior:
     configs: np.ndarray | None = None  # (K, L) joint states of ``latent``
     config_probs: np.ndarray | None = None  # (T, K): P(config | parameters, evidence)
     gate_probs: dict[str, np.ndarray] = field(default_factory=dict)  # claim -> (T,) P(real | draw, evidence)
-    recover: Callable[..., tuple] | None = field(default=None, repr=False)
     observations: tuple = ()  # the evidence conditioned on (RObservation)
-    switches: dict[str, tuple[str, float]] = field(default_factory=dict)  # see Marginal.switches
     numbers: Numbers | None = field(default=None, repr=False)  # the hyperparameters sampled under
     lp: np.ndarray | None = field(default=None, repr=False)  # (T,) log p(parameters, evidence) under ``numbers``
-    hyper_keys: frozenset = frozenset()  # the hyperparameters (``Numbers.hyper_values`` keys) ``lp`` depends on
-    # the few of them the binaries' joint depends on (the claims' credences, and fixed values: a DiracDelta's c
-    # is the parameter itself); the others (the parameters of random base rates, effect sizes and noise)
-    # only enter the prior density of the draws, ``prior_lp(numbers)`` (T,)
-    joint_keys: frozenset = frozenset()
-    prior_lp: Callable[[Numbers], np.ndarray] | None = field(default=None, repr=False)
-    # the gates' joint posterior per variable (``abduct``): ``rows(numbers, switch)`` (T, K, M) for the marginal's
-    # own configurations (see Marginal.terms), ``row_var`` / ``row_on`` its rows, ``gated`` their columns;
-    # ``doubled``: the switch of an observed event left out by ``without`` (configurations doubled)
-    rows: Callable[..., np.ndarray] | None = field(default=None, repr=False)
-    row_var: list[str] = field(default_factory=list)
-    row_on: np.ndarray | None = field(default=None, repr=False)
-    gated: list[str] = field(default_factory=list)
-    doubled: tuple[str, float] | None = None
+    recovery: Recovery | None = field(default=None, repr=False)
+    # False once the draws are weighted for other evidence (``observed``, ``without``): ``recovery.recover`` then
+    # no longer describes this posterior's evidence (its ``rows``, P(gates | configuration), still apply)
+    current: bool = True
+    doubled: tuple[str, float] | None = None  # the switch of an observed event left out by ``without``
     warm: nuts.Warm | None = field(default=None, repr=False)  # where the sampler ended (a later run may start there)
+
+    @property
+    def gated(self) -> list[str]:
+        return self.recovery.gated if self.recovery else []
 
     def event_prob(self, v: str) -> np.ndarray:
         """P(latent event v | parameters, evidence), per draw."""
@@ -104,25 +125,25 @@ class Posterior:
         prior. Without such ``claims`` this is :meth:`latent_worlds`.
         """
         mine = [c for c in claims if c in self.gated]
-        if not mine or self.rows is None:
+        if not mine:
             return {}, self.latent_worlds(reps, seed)
-        rows = self.rows(self.numbers)
+        rec = self.recovery
+        rows = rec.rows(self.numbers)
         if self.doubled is not None:  # configurations [k, v = x] then [k, v = 1 - x]: see ``without``
-            rows = np.concatenate([rows, self.rows(self.numbers, self.doubled)], axis=1)
+            rows = np.concatenate([rows, rec.rows(self.numbers, self.doubled)], axis=1)
         rng = np.random.default_rng(seed)
         T, K = self.config_probs.shape
         k0 = sample_configs(self.config_probs, 1, int(rng.integers(2**31)))[:, 0]  # (T,)
-        cols = [self.gated.index(c) for c in mine]
-        variables = sorted({self.row_var[m] for m in range(len(self.row_var))
-                            if np.any(self.row_on[m, cols] > 0)})
+        cols = [rec.gated.index(c) for c in mine]
+        variables = sorted({rec.row_var[m] for m in range(len(rec.row_var)) if np.any(rec.row_on[m, cols] > 0)})
         gates = {c: np.zeros(T) for c in mine}
         logp = np.log(np.maximum(self.config_probs, 1e-300))  # (T, K): P(k | gates drawn so far)
         for v in variables:
-            at = np.array([m for m, w in enumerate(self.row_var) if w == v])
+            at = np.array([m for m, w in enumerate(rec.row_var) if w == v])
             p = rows[np.arange(T), k0][:, at]  # (T, rows of v): P(gate combination | k0)
             pick = at[sample_configs(p / p.sum(axis=1, keepdims=True), 1, int(rng.integers(2**31)))[:, 0]]
             for c, j in zip(mine, cols):
-                gates[c] = np.maximum(gates[c], self.row_on[pick, j])  # a gate's on in at most its own rows
+                gates[c] = np.maximum(gates[c], rec.row_on[pick, j])  # a gate's on in at most its own rows
             logp = logp + np.log(np.maximum(rows[np.arange(T), :, pick], 1e-300))  # (T, K)
         probs = np.exp(logp - logp.max(axis=1, keepdims=True))
         probs /= probs.sum(axis=1, keepdims=True)
@@ -138,16 +159,17 @@ class Posterior:
         """
         T = len(self.config_probs)
         hv_old, hv_new, base = old.hyper_values(), new.hyper_values(), self.numbers.hyper_values()
-        if hv_old == base and all(hv_new.get(k) == hv_old.get(k) for k in self.hyper_keys):
+        rec = self.recovery
+        if hv_old == base and all(hv_new.get(k) == hv_old.get(k) for k in rec.hyper_keys):
             # nothing the evidence's ancestral system depends on changed: same draws, same weights
             return replace(self, numbers=new), np.zeros(T)
         same = self.lp is not None and hv_old == base
-        if same and self.prior_lp is not None and all(hv_new.get(k) == base.get(k) for k in self.joint_keys):
+        if same and rec.prior_lp is not None and all(hv_new.get(k) == base.get(k) for k in rec.joint_keys):
             # only the prior density of the draws changes: the binaries' joint, and what it gives, do not
-            logw = np.asarray(self.prior_lp(new) - self.prior_lp(old), dtype=float).reshape(T)
+            logw = np.asarray(rec.prior_lp(new) - rec.prior_lp(old), dtype=float).reshape(T)
             return replace(self, numbers=new, lp=self.lp + logw), logw
-        lp_old = self.lp if same else self.recover(old)[0]
-        lp_new, probs, gates, _ = self.recover(new)
+        lp_old = self.lp if same else rec.recover(old)[0]
+        lp_new, probs, gates, _ = rec.recover(new)
         logw = np.asarray(lp_new - lp_old, dtype=float).reshape(T)
         return replace(self, config_probs=probs, gate_probs=gates, numbers=new, lp=lp_new), logw
 
@@ -165,7 +187,7 @@ class Posterior:
         Anything else (a variable outside the ancestral set, an event already observed) gives None:
         sample anew.
         """
-        if self.recover is None:
+        if self.recovery is None or not self.current:
             return None
         T = len(self.config_probs)
         mask = np.zeros(len(self.configs))  # log weights of the latent configurations
@@ -176,16 +198,16 @@ class Posterior:
                 if ob.kind == "event":
                     mask += np.where(x == ob.value, 0.0, -np.inf)
                 else:  # a report of accuracy q: P(report | x)
-                    mask += np.log(np.where(x == ob.value, ob.accuracy, 1.0 - ob.accuracy))
+                    mask += np.log(report_prob(x, ob.value, ob.accuracy))
             elif ob.kind == "index" and ob.variable in self.states:
-                logw += norm.logpdf(ob.value, self.states[ob.variable], ob.sd)
+                logw += measurement_logp(self.states[ob.variable], ob.value, ob.sd)
             else:
                 return None
-        lp, probs, gates, _ = self.recover(self.numbers, mask=mask)
+        lp, probs, gates, _ = self.recovery.recover(self.numbers, mask=mask)
         logw += lp - self.lp
         if not np.all(np.isfinite(logw)):  # a draw that cannot produce the observation: sample anew
             return None
-        return replace(self, config_probs=probs, gate_probs=gates, lp=lp, recover=None,
+        return replace(self, config_probs=probs, gate_probs=gates, lp=lp, current=False,
                        observations=self.observations + tuple(extra)), logw
 
     def without_untrusted(self, obs_id: str) -> str | None:
@@ -226,16 +248,17 @@ class Posterior:
         T = len(self.config_probs)
         rest = [o for o in self.observations if o.id != obs_id]
         if ob.kind == "index":
-            logw = -norm.logpdf(ob.value, self.states[ob.variable], ob.sd)
-            post = replace(self, observations=tuple(rest), recover=None)
+            logw = -measurement_logp(self.states[ob.variable], ob.value, ob.sd)
+            post = replace(self, observations=tuple(rest), current=False)
         elif ob.kind == "event" and any(o.variable == ob.variable and o.kind == "event" for o in rest):
-            return replace(self, observations=tuple(rest), recover=None), np.zeros(T)
+            return replace(self, observations=tuple(rest), current=False), np.zeros(T)
         else:
             lp, probs, gates = self.lp, self.config_probs, self.gate_probs
-            lp2, probs2, gates2, _ = self.recover(self.numbers, self.switches[obs_id])
+            switch = self.recovery.switches[obs_id]
+            lp2, probs2, gates2, _ = self.recovery.recover(self.numbers, switch)
             if ob.kind == "soft":
                 logw = lp2 - lp
-                post = replace(self, config_probs=probs2, gate_probs=gates2, observations=tuple(rest), recover=None)
+                post = replace(self, config_probs=probs2, gate_probs=gates2, observations=tuple(rest), current=False)
             else:
                 both = np.logaddexp(lp, lp2)
                 logw = both - lp
@@ -245,11 +268,11 @@ class Posterior:
                 configs = np.vstack([np.column_stack([self.configs, np.full(K, x)]),
                                      np.column_stack([self.configs, np.full(K, 1.0 - x)])])
                 post = replace(
-                    self, latent=[*self.latent, ob.variable], configs=configs, doubled=self.switches[obs_id],
+                    self, latent=[*self.latent, ob.variable], configs=configs, doubled=switch,
                     config_probs=np.hstack([a * probs, (1 - a) * probs2]),
                     gate_probs={c: a[:, 0] * g + (1 - a[:, 0]) * gates2[c] for c, g in gates.items()},
                     states={v: s for v, s in self.states.items() if v != ob.variable},
-                    observations=tuple(rest), recover=None)
+                    observations=tuple(rest), current=False)
         return post, np.asarray(logw, dtype=float).reshape(T)
 
 
@@ -378,7 +401,11 @@ def sample_posterior(
     states = {o.variable: np.full(T, o.value) for o in r.evidence if o.kind == "event" and o.variable in nodes}
     states.update(dict(zip(mg.level_ids, levels, strict=True)))
     diag = health(idata, sampler, namer(mg.layout, mg.model.coords))
-    return Posterior(theta, states, idata, diag, mg.latent, mg.configs, probs, gates, recover,
-                     tuple(o for o in r.evidence if o.variable in nodes), mg.switches, numbers, lp,
-                     frozenset(k for keys in mg.layout.hyper.values() for k in keys), joint_keys, prior_lp,
-                     rows, mg.row_var, mg.row_on, list(mg.gated), warm=end)
+    recovery = Recovery(recover=recover, prior_lp=prior_lp, rows=rows, row_var=mg.row_var, row_on=mg.row_on,
+                        gated=list(mg.gated), switches=mg.switches,
+                        hyper_keys=frozenset(k for keys in mg.layout.hyper.values() for k in keys),
+                        joint_keys=joint_keys)
+    seen = tuple(o for o in r.evidence if o.variable in nodes)
+    return Posterior(theta=theta, states=states, idata=idata, diagnostics=diag, latent=mg.latent, configs=mg.configs,
+                     config_probs=probs, gate_probs=gates, observations=seen, numbers=numbers, lp=lp,
+                     recovery=recovery, warm=end)

@@ -31,15 +31,16 @@ What-if semantics
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from forecast.analyses.engine import Engine
 from forecast.analyses.manifest import manifest
-from forecast.analyses.posterior import PARETO_K_MAX, Posterior, psis, sample_posterior
+from forecast.analyses.posterior import PARETO_K_MAX, Posterior, psis
 from forecast.analyses.posteriors import Posteriors
+from forecast.analyses.runs import Result, Runs, Settings
 from forecast.compile import Numbers, descendants
 from forecast.spec import load_model, load_prior_set, resolve
 from forecast.spec.checks import raise_assignments
@@ -52,27 +53,9 @@ from forecast.spec.resolve import Resolved
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Result:
-    """Per-draw outcomes of one run: ``outcomes[v]`` and ``outcomes["q:<id>"]`` have shape (T,)."""
-
-    resolved: Resolved
-    outcomes: dict[str, np.ndarray]
-    credence_post: dict[str, float] | None
-    do: dict[str, float]
-    observed: tuple[str, ...]
-    diagnostics: dict
-    manifest: dict
-    posterior: Posterior | None = field(default=None, repr=False)
-    weights: np.ndarray | None = None  # importance weights (T,), normalised; None = equal
-
-    def mean(self, key: str) -> float:
-        x = np.asarray(self.outcomes[key], dtype=float)
-        return float(x.mean() if self.weights is None else self.weights @ x)
-
-    @property
-    def draws(self) -> int:
-        return len(next(iter(self.outcomes.values())))
+class SessionPriors:
+    """The prior set a :class:`Session` was opened with, as ``Session.resolve``'s default (``None`` already
+    means the package defaults)."""
 
 
 class Session:
@@ -123,8 +106,8 @@ class Session:
         bad = memory_problems(self.baseline, draws)  # before any work: refuse what cannot fit, saying how much
         if bad:
             raise SpecError(bad)
-        self._engines: list[Engine] = []
-        self.posteriors = Posteriors(self._sample)
+        self.runs = Runs(Settings(draws=draws, seed=seed, sampler=sampler, chains=chains, tune=tune,
+                                  progress=progress))
 
     def locate(self, priors: str | Path | None, origin: str = "--priors",
                relative_to: str | Path | None = None) -> Path | None:
@@ -134,10 +117,11 @@ class Session:
     def prior_set_name(self, path: str | Path | None) -> str:
         return "package defaults" if path is None else Path(path).stem
 
-    def resolve(self, priors=..., sets: dict | None = None, observe: dict | None = None) -> Resolved:
-        """Resolve the model under a prior set (a located file, None for the package defaults; default: the
-        session's) and extra overrides."""
-        path = self.priors_path if priors is ... else priors
+    def resolve(self, priors: Path | None | type[SessionPriors] = SessionPriors, sets: dict | None = None,
+                observe: dict | None = None) -> Resolved:
+        """Resolve the model under a prior set (a located file, None for the package defaults; by default the
+        session's own, :class:`SessionPriors`) and extra overrides."""
+        path = self.priors_path if priors is SessionPriors else priors
         ps = load_prior_set(path, {**self.sets, **(sets or {})})
         r = resolve(self.model, ps, sources_dir=self.sources)
         if observe:
@@ -146,21 +130,20 @@ class Session:
         return r
 
     def engine(self, numbers: Numbers, r: Resolved) -> Engine:
-        for e in self._engines:
-            if e.accepts(numbers):
-                return e
-        e = Engine(r, self.draws)
-        self._engines.append(e)
-        return e
+        """The compiled simulator for ``numbers``' prior structure (:meth:`Runs.engine`)."""
+        return self.runs.engine(numbers, r)
 
-    def _sample(self, r: Resolved, numbers: Numbers, progress: bool, start: Posterior | None = None) -> Posterior:
-        log.info("sampling the posterior given %d observations", len(r.evidence))
-        return sample_posterior(r, numbers, self.draws, seed=self.seed, chains=self.chains, tune=self.tune,
-                                sampler=self.sampler, progress=progress, warm=start.warm if start else None)
+    @property
+    def posteriors(self) -> Posteriors:
+        return self.runs.posteriors
 
     def prefetch(self, r: Resolved, start: Posterior | None = None) -> None:
         """Start sampling ``r``'s posterior in the background; :meth:`run` picks it up (:class:`Posteriors`)."""
         self.posteriors.prefetch(r, start)
+
+    def _simulate(self, r: Resolved, numbers: Numbers, post: Posterior | None, do: dict[str, float],
+                  logw: np.ndarray | None, likelihood: tuple[tuple, ...] = ()) -> Result:
+        return self.runs.simulate(r, numbers, post, do, logw, self.manifest(r, do), likelihood)
 
     def run(self, r: Resolved | None = None, do: dict[str, float] | None = None, start: Posterior | None = None
             ) -> Result:
@@ -170,8 +153,7 @@ class Session:
         do = {k: float(v) for k, v in (do or {}).items()}
         raise_assignments(r, do, "--do")
         numbers = Numbers.of(r)
-        post = self.posteriors.get(r, numbers, self.progress, start) if r.evidence else None
-        return self._simulate(r, numbers, post, do, None)
+        return self._simulate(r, numbers, self.runs.posterior(r, numbers, start), do, None)
 
     def variant(self, base: Result, r: Resolved, do: dict[str, float] | None = None,
                 reweighting: tuple[Posterior, np.ndarray, float] | None = None) -> Result:
@@ -263,7 +245,8 @@ class Session:
             r, do = scenario_resolved(self, scenario)
             label = self.model.scenario(scenario).label
         if sets or priors or observe:
-            r = self.resolve(self.locate(priors) if priors else ..., sets=sets or None, observe=observe or None)
+            r = self.resolve(self.locate(priors) if priors else SessionPriors, sets=sets or None,
+                             observe=observe or None)
         return r, do, label
 
     def whatif(self, scenario: str | None = None, sets: dict | None = None, priors=None,
@@ -323,53 +306,6 @@ class Session:
         res.diagnostics["method"] += "; the new observations by importance weights on its draws"
         return res
 
-    def _simulate(self, r: Resolved, numbers: Numbers, post: Posterior | None, do: dict[str, float],
-                  logw: np.ndarray | None, likelihood: tuple[tuple, ...] = ()) -> Result:
-        """Worlds for ``r`` from ``post``'s draws (or the prior's), draws weighted by ``logw`` (log importance
-        weights) and by ``likelihood`` (further observations, likelihood-weighted in the worlds)."""
-        eng = self.engine(numbers, r)
-        theta = eng.sample_theta(numbers, self.seed)
-        cut = descendants(r, do)
-        fixed, worlds = {}, {}
-        if post is not None:
-            theta.update(post.theta)
-            fixed = {v: x for v, x in post.states.items() if v not in cut}
-            # downstream of an intervention the claims' gates are kept from the posterior, with the worlds
-            gates, worlds = post.abduct([c for c in r.claims if r.claims[c].effect in cut], eng.R, self.seed + 2)
-            theta.update({f"gate__{c}": g.astype(theta[f"gate__{c}"].dtype) for c, g in gates.items()})
-            worlds = {v: x for v, x in worlds.items() if v not in cut}
-            fixed.update(worlds)
-        out = eng.simulate(theta, fixed=fixed, do=do, likelihood=likelihood, seed=self.seed + 1)
-        omega = out.pop("__omega__", None)
-        for v, x in worlds.items():  # exact given the draw, not the world's 0/1 (weighted worlds: their mean)
-            out[v] = post.event_prob(v) if omega is None else (omega * x).sum(axis=1)
-        if likelihood:
-            logw = out.pop("__logw__") + (0.0 if logw is None else logw)
-        w, k = psis(logw) if logw is not None else (None, None)
-        avg = (lambda x: float(np.mean(x))) if w is None else (lambda x: float(w @ x))  # noqa: E731
-        cred_post = None
-        if post is not None:
-            cred_post = {c: avg(post.gate_probs[c]) if c in post.gate_probs
-                         else avg(theta[f"gate__{c}"]) if likelihood and f"gate__{c}" in theta
-                         else numbers.credence[c] for c in r.claims}
-        for q in r.model.questions:
-            if q.threshold is None:
-                out[f"q:{q.id}"] = out[q.variable]
-            else:
-                out[f"q:{q.id}"] = eng.exceed(out, theta, q.variable, q.threshold, omega)
-        outcomes = {k: v for k, v in out.items() if not k.startswith("eta__")}
-        diag = dict(post.diagnostics) if post else {"method": "forward simulation (independent draws)", "warnings": []}
-        diag["warnings"] = list(diag.get("warnings", []))
-        if w is not None:
-            diag.update(pareto_k=k, ess_weights=float(1.0 / np.sum(w**2)))
-            if k > PARETO_K_MAX:
-                diag["warnings"].append(
-                    f"Pareto k {k:.2f} > {PARETO_K_MAX}: the reweighted draws lean on a few; the change is too "
-                    "large for reweighting (run it on its own: forecast run --priors ... / with the evidence)"
-                )
-        diag.update(draws=self.draws, worlds_per_draw=eng.R, compiles=eng.compiles)
-        return Result(r, outcomes, cred_post, do, tuple(sorted(fixed)), diag, self.manifest(r, do), post, w)
-
     def manifest(self, r: Resolved, do: dict[str, float]) -> dict:
         return manifest(self, r, do)
 
@@ -377,7 +313,7 @@ class Session:
 def scenario_resolved(session: Session, name: str) -> tuple[Resolved, dict[str, float]]:
     """The resolved spec and interventions of a named scenario."""
     sc = session.model.scenario(name)
-    priors = ...
+    priors = SessionPriors
     if sc.priors:
         priors = session.locate(sc.priors, origin=f"{session.model_path}: scenarios.{name}.priors",
                                 relative_to=Path(session.model_path).parent)
@@ -385,4 +321,4 @@ def scenario_resolved(session: Session, name: str) -> tuple[Resolved, dict[str, 
     return r, {k: float(v) for k, v in sc.do.items()}
 
 
-__all__ = ["Result", "Session", "scenario_resolved"]
+__all__ = ["Result", "Session", "SessionPriors", "scenario_resolved"]

@@ -57,6 +57,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+from forecast.compile.kinds import KINDS
 from forecast.compile.vectors import Layout, hyper_vector, vector_prior
 from forecast.spec.fit import fit_bands
 from forecast.spec.limits import ancestral_set  # noqa: F401 (one definition, in the spec layer)
@@ -172,21 +173,17 @@ def build(r: Resolved, numbers: Numbers, *, draws: int, reps: int) -> Built:
         states: dict[str, pt.TensorVariable] = {}
         for blk in out.blocks:  # one draw of exogenous noise per block, the equations per variable
             shape = (len(blk.ids), T, R)  # variable first: each variable's noise is one contiguous array
-            if blk.kind == "event":
-                u = pm.Uniform(f"exo__{blk.name}", 0.0, 1.0, shape=shape)
-            else:
-                z = pm.Normal(f"exo__{blk.name}", 0.0, 1.0, shape=shape)
+            kind = KINDS[blk.kind]  # the state equation (forecast.compile.kinds)
+            noise = kind.exogenous(f"exo__{blk.name}", shape)
             for j, v in enumerate(blk.ids):
                 eta = logit_base[:, pos[v], None]
                 for c in r.variables[v].claims_in:
                     if c in column:  # credence 0: the claim is left out
                         eta = eta + coef[:, column[c], None] * states[r.claims[c].cause]
                 eta = pm.Deterministic(f"eta__{v}", pt.broadcast_to(eta, (T, R)), dims=(WORLD, REP))
-                if blk.kind == "event":  # x = 1[U < sigmoid(eta)]: Bernoulli(sigmoid(eta)) by its inverse CDF
-                    p = pm.Deterministic(f"p__{v}", pm.math.sigmoid(eta), dims=(WORLD, REP))
-                    x = pt.where(pt.lt(u[j], p), 1.0, 0.0)
-                else:  # x = sigmoid(eta + tau z): logit-normal
-                    x = pm.math.sigmoid(eta + tau[:, index.index(v), None] * z[j])
+                x, p = kind.draw(eta, noise[j], tau[:, index.index(v), None] if v in index else None)
+                if p is not None:  # an event's P(x = 1 | parents): what the worlds average
+                    pm.Deterministic(f"p__{v}", p, dims=(WORLD, REP))
                 states[v] = pm.Deterministic(v, x, dims=(WORLD, REP))
         out.states = order
     return out

@@ -55,6 +55,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from forecast.compile.builder import Numbers
+from forecast.compile.kinds import Event, Index, report_prob
 from forecast.compile.vectors import Layout, hyper_vector, vector_prior
 from forecast.spec.limits import MAX_GATES, MAX_LATENT  # also checked up front, by resolve()
 from forecast.spec.resolve import Resolved
@@ -217,10 +218,10 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
         # each row's density: event rows and index rows apart
         parts = []
         if Me:
-            parts.append(pm.logp(pm.Bernoulli.dist(logit_p=eta[..., :Me]), X[..., row_node[:Me]]))
+            parts.append(Event.logp(eta[..., :Me], X[..., row_node[:Me]]))
         if M > Me:
             value = pt.broadcast_to(u[..., None, row_node[Me:]], (*lead, K, M - Me))
-            parts.append(pm.logp(pm.Normal.dist(eta[..., Me:], tau[..., None, :]), value))
+            parts.append(Index.logp(eta[..., Me:], value, tau[..., None, :]))
         lp = (parts[0] if len(parts) == 1 else pt.concatenate(parts, axis=-1)) + logw  # (*lead, K, M)
         pad = pt.concatenate([lp, pt.full((*lead, K, 1), np.asarray(HUGE_NEG))], axis=-1)
         node = pm.math.logsumexp(pad[..., table], axis=-1)  # (*lead, K, N): gates summed per node
@@ -232,7 +233,7 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
         total = node.sum(axis=-1) + jac[..., None]
         for ob, q in soft:
             x = X[..., pos[ob.variable]]
-            total = total + pm.logp(pm.Bernoulli.dist(p=q * x + (1 - q) * (1 - x)), ob.value)
+            total = total + pt.log(report_prob(x, float(ob.value), q))
         levels = level[..., [pos[v] for v in index]] if index else pt.zeros((*lead, 0))
         return total, gates, levels, rows
 
