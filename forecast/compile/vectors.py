@@ -77,8 +77,9 @@ def vector_prior(kind: str, items: list[tuple[str, dict]], layout: Layout, batch
                  ) -> pt.TensorVariable:
     """The priors ``items`` [(ident, Prior dict)] as one tensor (*batch, n) in the order of ``items``.
 
-    One random vector per family, named ``kind__Dist`` with dims (*batch, ``kind__Dist__id``);
-    a fixed value (``DiracDelta``) is a constant read from its data vector.
+    One random vector per family, named ``kind__Dist`` with dims (*batch, ``kind__Dist__id``) (a family used
+    with two sets of parameters: ``kind__Dist__alpha_beta``, ``kind__Dist__mu_sigma``); a fixed value
+    (``DiracDelta``) is a constant read from its data vector.
     """
     model = pm.modelcontext(None)
     lead = tuple(len(model.coords[b]) for b in batch)
@@ -88,12 +89,14 @@ def vector_prior(kind: str, items: list[tuple[str, dict]], layout: Layout, batch
     parts, where = [], []
     for (dist, kws), idx in groups.items():
         ids = [items[i][0] for i in idx]
-        kwargs = {kw: hyper_vector(layout, f"hp__{kind}__{dist}__{kw}", [f"hp__{kind}__{d}__{kw}" for d in ids],
+        # one family in two parametrisations (a Gamma by mu and sigma beside one by alpha and beta): two
+        # vectors, named apart by their parameters
+        name = f"{kind}__{dist}" + ("" if sum(d == dist for d, _ in groups) == 1 else "__" + "_".join(kws))
+        kwargs = {kw: hyper_vector(layout, f"hp__{name}__{kw}", [f"hp__{kind}__{d}__{kw}" for d in ids],
                                    [float(items[i][1]["kwargs"][kw]) for i in idx]) for kw in kws}
         if dist == "DiracDelta":
             parts.append((None, kwargs["c"], len(idx)))
         else:
-            name = f"{kind}__{dist}"
             model.add_coord(f"{name}__id", ids)
             parts.append((name, Prior(dist, **kwargs, dims=(*batch, f"{name}__id")).create_variable(name), len(idx)))
             layout.vectors[name] = (kind, ids)
