@@ -118,7 +118,35 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--no-evidence-impact", action="store_true",
                     help="skip leaving each observation out (the evidence log then lists the observations "
                          "without how much each moved the forecasts)")
+    ex = sub.add_parser("export", help="write the network as a discrete Bayesian network (BIF, XMLBIF, UAI)")
+    _common(ex)
+    ex.add_argument("--format", required=True, choices=["bif", "xmlbif", "uai"],
+                    help="bif or xmlbif (pgmpy, pyAgrum: name an XMLBIF file *.bifxml for pyAgrum), or uai")
+    ex.add_argument("--at", type=_at, default="prior-mean", metavar="WHERE",
+                    help="parameter values: prior-mean (default), posterior-mean, or draw:N (N from 0)")
+    _sampling(ex)
+    ex.add_argument("--bins", type=_bins, default=5, help="equal-width bins on (0, 1) per index (default 5)")
+    ex.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the network")
     return ap
+
+
+def _at(text: str) -> str:
+    """An argparse type for ``export --at``: prior-mean, posterior-mean or draw:N (N a whole number from 0)."""
+    t = text.strip()
+    n = t[5:].strip() if t.startswith("draw:") else None
+    if t in ("prior-mean", "posterior-mean") or (n is not None and n.isdigit()):
+        return t
+    raise argparse.ArgumentTypeError(f"'{text}': expected prior-mean, posterior-mean or draw:N (N = 0, 1, ...)")
+
+
+def _bins(text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if not 2 <= value <= 50:
+        raise argparse.ArgumentTypeError(f"{text}: expected 2 to 50 bins")
+    return value
 
 
 def _report(args) -> int:
@@ -141,6 +169,24 @@ def _report(args) -> int:
     return 0
 
 
+def _export(args) -> int:
+    """``forecast export``: the network at the chosen parameters (forecast.analyses.export), written atomically;
+    what is approximate and how to enter the evidence on stderr."""
+    at = args.at
+    if at.startswith("draw:") and int(at[5:]) >= args.draws:  # before any work
+        raise SpecError([Problem("--at", at, f"there are {args.draws} draws (--draws): draw:0 to "
+                                             f"draw:{args.draws - 1}")])
+    from forecast.analyses.export import export, write
+
+    exported = export(args.model, args.priors, args.sources, _pairs(args.set, "--set"), at=at, bins=args.bins,
+                      draws=args.draws, seed=args.seed, sampler=args.sampler, tune=args.tune)
+    path = write(exported, args.output, args.format)
+    for note in exported.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"wrote {path}")
+    return 0
+
+
 def _outputs(args) -> None:
     """Every output path checked before any work (forecast.spec.outputs)."""
     from forecast.spec.outputs import RESULT_FILES, check_file, check_folder
@@ -148,6 +194,8 @@ def _outputs(args) -> None:
     problems = []
     if getattr(args, "out", None) is not None:
         problems += check_folder(args.out, "--out", only=RESULT_FILES)
+    if args.command == "export":
+        problems += check_file(args.output, "-o")
     if args.command == "report":
         problems += check_file(args.output, "-o", ".pdf")
         if args.png is not None:
@@ -190,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0 if rep.ok else 2
         if args.command == "report":
             return _report(args)
+        if args.command == "export":
+            return _export(args)
         from forecast import render
 
         if args.command == "run":

@@ -85,26 +85,33 @@ def test_stance_by_reweighting_matches_a_fresh_posterior(hanoi, stance):
 
 def _settings_sample(s, base):
     """The sensitivity settings inside the evidence's ancestral set (only those are reweighted, the others
-    re-simulate with the baseline's draws): the one with the largest Pareto k (a fall-back) and one more drawn with a
-    fixed seed."""
+    re-simulate with the baseline's draws): the one with the largest Pareto k and one more drawn with a fixed
+    seed, as (label, --set settings, Pareto k). When the draws carry even the largest-k setting (k <= 0.7: it
+    depends on the draws), a setting beyond it is added, the same base rate or credence pushed to its extreme
+    ('almost no chance', credence 0.01), so that a fall-back to a fresh posterior is always exercised."""
+    from forecast.analyses.posterior import PARETO_K_MAX, psis
     from forecast.analyses.sensitivity import candidates
-    from forecast.compile import ancestral_set
+    from forecast.compile import Numbers, ancestral_set
 
     r = base.resolved
     anc = ancestral_set(r, {o.variable for o in r.evidence})
     inside = [x for x in candidates(s, set(r.order))
               if (x.ident if x.kind == "base" else r.claims[x.ident].effect) in anc]
-    from forecast.analyses.posterior import psis
-    from forecast.compile import Numbers
 
-    ends = [(x, end) for x in inside for end in ("low", "high")]
-    k = []  # each end's Pareto k, computed as Session.variant does (PSIS of the reweighting's log weights)
-    for x, end in ends:
-        r = s.resolve(sets=getattr(x, end))
-        k.append(psis(base.posterior.reweighted(Numbers.of(base.resolved), Numbers.of(r))[1])[1])
+    def k_of(sets):  # Pareto k as Session.variant computes it (PSIS of the reweighting's log weights)
+        return psis(base.posterior.reweighted(Numbers.of(r), Numbers.of(s.resolve(sets=sets)))[1])[1]
+
+    ends = [(f"{x.kind}:{x.ident} {end}", getattr(x, end)) for x in inside for end in ("low", "high")]
+    k = [k_of(sets) for _, sets in ends]
     order = np.argsort(k)[::-1]
     rest = np.random.default_rng(0).choice(order[1:], 1, replace=False)
-    return [(ends[i][0], ends[i][1], k[i]) for i in [*order[:1], *rest]]
+    out = [(*ends[i], k[i]) for i in [*order[:1], *rest]]
+    if k[order[0]] <= PARETO_K_MAX:
+        x = next(x for x in inside if ends[order[0]][0].startswith(f"{x.kind}:{x.ident} "))
+        sets = ({f"variables.{x.ident}.base": "almost no chance"} if x.kind == "base"
+                else {f"claims.{x.ident}.credence": "0.01"})
+        out.append((f"{x.kind}:{x.ident} extreme", sets, k_of(sets)))
+    return out
 
 
 def test_sensitivity_settings_match_fresh_posteriors(hanoi):
@@ -116,10 +123,10 @@ def test_sensitivity_settings_match_fresh_posteriors(hanoi):
 
     s, base = hanoi
     bad, fell_back = [], 0
-    for x, end, k in _settings_sample(s, base):
-        r = s.resolve(sets=getattr(x, end))
+    for label, sets, k in _settings_sample(s, base):
+        r = s.resolve(sets=sets)
         short = s.variant(base, r)
-        what = f"{x.kind}:{x.ident} {end} (k {k:.2f})"
+        what = f"{label} (k {k:.2f})"
         if "sampled anew" in short.diagnostics["method"]:
             fell_back += 1
             assert k > 0.7
