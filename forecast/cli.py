@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 
-from forecast.spec import jsonio
+from forecast.spec import jsonio, limits
 from forecast.spec.defaults import DEFAULTS
 from forecast.spec.errors import Problem, SpecError
 from forecast.spec.limits import settings_problems
@@ -118,10 +118,11 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--no-evidence-impact", action="store_true",
                     help="skip leaving each observation out (the evidence log then lists the observations "
                          "without how much each moved the forecasts)")
-    ex = sub.add_parser("export", help="write the network as a discrete Bayesian network (BIF, XMLBIF, UAI)")
+    ex = sub.add_parser("export", help="write the network as a discrete Bayesian network (BIF, XMLBIF, XDSL, UAI)")
     _common(ex)
-    ex.add_argument("--format", required=True, choices=["bif", "xmlbif", "uai"],
-                    help="bif or xmlbif (pgmpy, pyAgrum: name an XMLBIF file *.bifxml for pyAgrum), or uai")
+    ex.add_argument("--format", required=True, choices=limits.EXPORT_FORMATS,
+                    help="bif or xmlbif (pgmpy, pyAgrum: name an XMLBIF file *.bifxml for pyAgrum), xdsl (GeNIe's "
+                         "own format; pgmpy and pyAgrum read it too), or uai")
     ex.add_argument("--at", type=_at, default="prior-mean", metavar="WHERE",
                     help="parameter values: prior-mean (default), posterior-mean, or draw:N (N from 0)")
     _sampling(ex)
@@ -131,12 +132,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _at(text: str) -> str:
-    """An argparse type for ``export --at``: prior-mean, posterior-mean or draw:N (N a whole number from 0)."""
-    t = text.strip()
-    n = t[5:].strip() if t.startswith("draw:") else None
-    if t in ("prior-mean", "posterior-mean") or (n is not None and n.isdigit()):
-        return t
-    raise argparse.ArgumentTypeError(f"'{text}': expected prior-mean, posterior-mean or draw:N (N = 0, 1, ...)")
+    """An argparse type for ``export --at`` (the rule: :func:`forecast.spec.limits.parse_at`)."""
+    try:
+        limits.parse_at(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"'{text}': {err}") from None
+    return text.strip()
 
 
 def _bins(text: str) -> int:
@@ -144,8 +145,9 @@ def _bins(text: str) -> int:
         value = int(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if not 2 <= value <= 50:
-        raise argparse.ArgumentTypeError(f"{text}: expected 2 to 50 bins")
+    low, high = limits.EXPORT_BINS
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{text}: expected {low} to {high} bins")
     return value
 
 

@@ -147,3 +147,24 @@ def memory_problems(r: Resolved, draws: int, flag: str = "draws") -> list[Proble
 
 __all__ = ["MAX_GATES", "MAX_LATENT", "SEED_MAX", "ancestral_set", "gated_claims", "latent_events",
            "memory_needed", "memory_problems", "problems", "settings_problems"]
+
+
+# `forecast export`: what its options may say (the CLI's parser and forecast.analyses.export read them here)
+EXPORT_FORMATS = ("bif", "xmlbif", "xdsl", "uai")
+EXPORT_BINS = (2, 50)  # the index bins an export may use (default 5)
+AT_CHOICES = "prior-mean, posterior-mean or draw:N (N from 0)"
+
+
+def parse_at(text: str) -> tuple[str, int | None]:
+    """``export --at``: ``("prior-mean", None)``, ``("posterior-mean", None)`` or ``("draw", N)``; else
+    ValueError with the reason."""
+    t = str(text).strip()
+    if t in ("prior-mean", "posterior-mean"):
+        return t, None
+    if t.startswith("draw:"):
+        n = t[5:].strip()
+        if n.isdigit():
+            return "draw", int(n)
+        raise ValueError(f"'{n}' is not a draw number (0, 1, ...)")
+    raise ValueError(f"expected {AT_CHOICES}")
+
