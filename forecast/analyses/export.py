@@ -2,8 +2,8 @@ r"""The model as a discrete Bayesian network for other tools (``forecast export`
 
 Every variable gets a conditional probability table (CPT) at one set of
 parameter values (:func:`parameter_values`: the prior means, the posterior
-means, or one draw), from the builder's equations
-(:mod:`forecast.compile.builder`):
+means, or one draw), from the model's equations (the state equations and densities of
+:mod:`forecast.compile.kinds`, as the builder and the marginal model use them):
 
 .. math::
 
@@ -57,7 +57,6 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
-from scipy.special import expit, ndtr
 from scipy.stats import truncnorm
 
 with warnings.catch_warnings():  # pgmpy's own import-time notices
@@ -67,6 +66,7 @@ with warnings.catch_warnings():  # pgmpy's own import-time notices
     from pgmpy.readwrite import BIFWriter, UAIWriter, XDSLWriter, XMLBIFWriter
 
 from forecast.compile import Numbers
+from forecast.compile.kinds import Event, Index
 from forecast.spec import limits
 from forecast.spec.errors import Problem, SpecError
 from forecast.spec.outputs import usual_mode
@@ -195,11 +195,11 @@ def cpt(r: Resolved, v: str, values: dict[str, float], credence: dict[str, float
         on = g[:, gated.index(c)] if c in gated else np.ones(len(g))
         eta = eta + push[:, None] * on[None, :]
     if r.variables[v].kind == "event":
-        p1 = expit(eta) @ w
+        p1 = Event.p1(eta) @ w
         table = np.vstack([1.0 - p1, p1])
     else:
         tau, cuts = values[f"noise__{v}"], _logit(edges)  # cuts: -inf ... +inf
-        cdf = ndtr((cuts[:, None, None] - eta[None]) / tau)  # (bins + 1, configs, G)
+        cdf = Index.below(cuts[:, None, None], eta[None], tau)  # (bins + 1, configs, G)
         table = np.diff(cdf, axis=0) @ w
         table = table / table.sum(axis=0, keepdims=True)
     return table, parents

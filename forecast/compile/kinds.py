@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
-from scipy.special import ndtr
+from scipy.special import expit, ndtr
 
 
 class Event:
@@ -52,6 +52,11 @@ class Event:
     def logp(eta, value, tau=None):  # noqa: ARG004
         return pm.logp(pm.Bernoulli.dist(logit_p=eta), value)
 
+    @staticmethod
+    def p1(eta: np.ndarray) -> np.ndarray:
+        """P(x = 1 | eta) (NumPy: exported tables)."""
+        return expit(eta)
+
 
 class Index:
     """A level in (0, 1): :math:`x = \\sigma(\\eta + \\tau z)`, logit-normal; its density is taken on the logit
@@ -73,9 +78,14 @@ class Index:
         return pm.logp(pm.Normal.dist(eta, tau), value)
 
     @staticmethod
-    def exceed(eta: np.ndarray, tau: np.ndarray, t: float) -> np.ndarray:
-        """P(level > t | eta, tau), through the logit-normal's CDF (NumPy)."""
-        return 1.0 - ndtr((np.log(t / (1.0 - t)) - eta) / tau)
+    def below(u, eta: np.ndarray, tau) -> np.ndarray:
+        """P(logit level <= u | eta, tau): the logit-normal's CDF on the logit scale (NumPy; u may be +-inf)."""
+        return ndtr((u - eta) / tau)
+
+    @classmethod
+    def exceed(cls, eta: np.ndarray, tau: np.ndarray, t: float) -> np.ndarray:
+        """P(level > t | eta, tau) for t in (0, 1) (NumPy)."""
+        return 1.0 - cls.below(np.log(t / (1.0 - t)), eta, tau)
 
 
 KINDS: dict[str, type[Event] | type[Index]] = {"event": Event, "index": Index}
