@@ -175,9 +175,10 @@ def _export(args) -> int:
     """``forecast export``: the network at the chosen parameters (forecast.analyses.export), written atomically;
     what is approximate and how to enter the evidence on stderr."""
     at = args.at
-    if at.startswith("draw:") and int(at[5:]) >= args.draws:  # before any work
-        raise SpecError([Problem("--at", at, f"there are {args.draws} draws (--draws): draw:0 to "
-                                             f"draw:{args.draws - 1}")])
+    try:  # before any work
+        limits.parse_at(at, args.draws)
+    except ValueError as err:
+        raise SpecError([Problem("--at", at, str(err))]) from None
     from forecast.analyses.export import export, write
 
     exported = export(args.model, args.priors, args.sources, _pairs(args.set, "--set"), at=at, bins=args.bins,

@@ -401,6 +401,33 @@ def test_a_mutated_forward_model_never_reaches_a_traceback_in_run(pymc_loaded, t
     assert code in (0, 2)
 
 
+@pytest.mark.slow
+@hyp.settings(max_examples=8, deadline=None, suppress_health_check=list(hyp.HealthCheck))
+@hyp.given(data=st.data())
+def test_a_mutated_model_with_evidence_never_reaches_a_traceback_in_run_or_whatif(pymc_loaded, tmp_path_factory,
+                                                                                  data):
+    """The same mutations, evidence kept, through ``forecast run`` and ``forecast whatif`` (a sampler each: few
+    draws; mutants that change only numbers share the sampler's compiled program)."""
+    import copy
+
+    import tomli_w
+
+    folder = ROOT / "tests" / "malformed"
+    doc, places = _mutants((folder / "base_valid.toml").read_text())
+    doc = copy.deepcopy(doc)
+    sec, i, key = data.draw(st.sampled_from([p for p in places if p[0] != "model"]))
+    doc[sec][i][key] = data.draw(VALUES)
+    path = tmp_path_factory.mktemp("mutant") / "m.toml"
+    path.write_text(tomli_w.dumps(doc))
+    command = data.draw(st.sampled_from([["run"], ["whatif", "--set", "claims.c1.credence=0.3"]]))
+    kept = tempfile.tempdir
+    try:  # an exception fails the test
+        code = cli.main([command[0], str(path), *command[1:], "--draws", "40", "--tune", "40", "--json"])
+    finally:
+        tempfile.tempdir = kept
+    assert code in (0, 2)
+
+
 def test_evidence_with_no_chance_at_any_start_is_a_clear_message(monkeypatch):
     """Should the sampler find no starting point where the evidence has a chance (PyMC's SamplingError), the
     user reads which evidence, in a SpecError (exit 2), not PyMC's traceback."""

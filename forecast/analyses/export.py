@@ -92,10 +92,10 @@ class Exported:
 # --------------------------------------------------------------------------- parameter values
 
 
-def parse_at(text: str) -> tuple[str, int | None]:
+def parse_at(text: str, draws: int | None = None) -> tuple[str, int | None]:
     """``--at`` (:func:`forecast.spec.limits.parse_at`); a bad one is a SpecError naming it."""
     try:
-        return limits.parse_at(text)
+        return limits.parse_at(text, draws)
     except ValueError as err:
         raise SpecError([Problem("--at", str(text).strip() or "(empty)", str(err))]) from None
 
@@ -146,9 +146,8 @@ def parameter_values(session, at: str, draw: int | None = None, r: Resolved | No
     values = prior_means(numbers)
     if at == "prior-mean":
         return values
-    if at == "draw" and not (draw is not None and 0 <= draw < session.draws):
-        raise SpecError([Problem("--at", f"draw:{draw}",
-                                 f"there are {session.draws} draws (--draws): draw:0 to draw:{session.draws - 1}")])
+    if at == "draw":
+        parse_at(f"draw:{draw}", session.draws)  # one of the session's draws, or a SpecError naming it
     theta = session.engine(numbers, r).sample_theta(numbers, session.seed)
     if r.evidence:
         theta.update(session.posteriors.get(r, numbers, session.progress).theta)

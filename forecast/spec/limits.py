@@ -155,16 +155,18 @@ EXPORT_BINS = (2, 50)  # the index bins an export may use (default 5)
 AT_CHOICES = "prior-mean, posterior-mean or draw:N (N from 0)"
 
 
-def parse_at(text: str) -> tuple[str, int | None]:
+def parse_at(text: str, draws: int | None = None) -> tuple[str, int | None]:
     """``export --at``: ``("prior-mean", None)``, ``("posterior-mean", None)`` or ``("draw", N)``; else
-    ValueError with the reason."""
+    ValueError with the reason. With ``draws``, N must be one of them."""
     t = str(text).strip()
     if t in ("prior-mean", "posterior-mean"):
         return t, None
     if t.startswith("draw:"):
         n = t[5:].strip()
-        if n.isdigit():
-            return "draw", int(n)
-        raise ValueError(f"'{n}' is not a draw number (0, 1, ...)")
+        if not n.isdigit():
+            raise ValueError(f"'{n}' is not a draw number (0, 1, ...)")
+        if draws is not None and int(n) >= draws:
+            raise ValueError(f"there are {draws} draws (--draws): draw:0 to draw:{draws - 1}")
+        return "draw", int(n)
     raise ValueError(f"expected {AT_CHOICES}")
 
