@@ -183,3 +183,19 @@ def test_a_base_rate_change_reweights_by_the_prior_alone(session):
 
     alt = session.variant(base, new_r)
     check_reweighted(base, alt, exact(0.5, base_l=0.7), guarded="LB")
+
+
+@pytest.mark.slow
+def test_a_variant_of_a_weighted_result_is_sampled_anew(session):
+    """``variant`` of a result whose draws are weighted already (here: reweighted to credence 0.9): weighing the
+    weighted draws again would ignore the first weights, so the second setting is a fresh posterior, and it
+    matches enumeration under its own priors (credence 0.2, L's base Beta(7, 3): mean 0.7)."""
+    base = session.run()
+    first = session.variant(base, session.resolve(sets={"claims.LB.credence": "0.9"}))
+    assert first.weights is not None
+    beta73 = {"dist": "Beta", "kwargs": {"alpha": 7.0, "beta": 3.0}}
+    r = session.resolve(sets={"claims.LB.credence": "0.2", "variables.L.base": beta73})
+    assert session.reweighting(first, r) is None and session.reweighting(base, r) is not None
+    second = session.variant(first, r)
+    assert second.weights is None and second.posterior is not base.posterior
+    check_reweighted(first, second, exact(0.2, base_l=0.7), guarded="L")

@@ -176,6 +176,8 @@ class Session:
             return self.run(r, do=do)
         if base.posterior is None or numbers == old:  # nothing to reweight
             return self._simulate(r, numbers, base.posterior, do, None)
+        if base.weights is not None:  # its draws are weighted already (a further observation, other priors):
+            return self.run(r, do=do)  # weights on weights would lean on the first set's smoothing: sample anew
         post, logw, k = reweighting or self.reweighting(base, r)
         if k > PARETO_K_MAX:  # the draws cannot carry the new priors: sample them (from where base's chains ended)
             log.info("reweighting's Pareto k %.2f > %s: sampling anew", k, PARETO_K_MAX)
@@ -189,10 +191,10 @@ class Session:
     def reweighting(self, base: Result, r: Resolved) -> tuple[Posterior, np.ndarray, float] | None:
         """``base``'s draws under ``r``'s priors as :meth:`variant` weighs them: (posterior, log weights, Pareto
         k); None where :meth:`variant` does not reweight (other evidence, another prior family, no posterior to
-        reweight, the same numbers)."""
+        reweight, draws weighted already, the same numbers)."""
         numbers, old = Numbers.of(r), Numbers.of(base.resolved)
-        if (base.posterior is None or numbers == old or r.evidence != base.resolved.evidence
-                or not self.engine(numbers, r).accepts(old)):
+        if (base.posterior is None or base.weights is not None or numbers == old
+                or r.evidence != base.resolved.evidence or not self.engine(numbers, r).accepts(old)):
             return None
         post, logw = base.posterior.reweighted(old, numbers)
         return post, logw, psis(logw)[1]
@@ -200,7 +202,7 @@ class Session:
     def prefetch_variant(self, base: Result, r: Resolved) -> tuple[Posterior, np.ndarray, float] | None:
         """Start the fresh posterior :meth:`variant` will need for ``r`` if ``base``'s draws cannot carry it
         (Pareto k above ``PARETO_K_MAX``); return the reweighting, to hand to :meth:`variant`."""
-        rw = None if base.weights is not None else self.reweighting(base, r)
+        rw = self.reweighting(base, r)
         if rw is not None and rw[2] > PARETO_K_MAX:
             self.prefetch(r, start=base.posterior)
         return rw
