@@ -20,6 +20,9 @@ Figures (20 variables / 40 claims unless said):
   and one warm run; the engine's ``compiles`` counter must not grow.
 * ``d-small`` / ``d-big``: warm forward simulation per draw, 20/40 and 200/400.
 * ``e``: wall time of ``forecast report`` on the Hanoi model, cold caches then warm.
+* ``f``: posterior wall time for 10, 20 and 40 latent events upstream of one observed event (sparse: each
+  with at most 3 parents), as ratios to the 10-event case; a size the exact engine refuses (its limit of
+  latent events, issue 13) is reported as refused, with the message ``forecast check`` gives.
 """
 
 from __future__ import annotations
@@ -231,6 +234,54 @@ def fig_e(models: Path, draws: int = 1000, model: str = "models/hanoi_2019.toml"
     return {"cmd": " ".join(cmd[1:]), "cold_s": times["cold"], "warm_s": times["warm"]}
 
 
+# ---------------------------------------------------------------- (f)
+def latent_toml(k: int, seed: int = 0) -> str:
+    """``k`` latent events, each caused by the one before it and by up to two more earlier ones (at most 3
+    parents), all upstream of one observed event ``obs``."""
+    rng = np.random.default_rng(seed)
+    out = [f'[model]\nid = "latent_{k}"\ntitle = "{k} latent events upstream of one observation"\n'
+           'as_of = 2024-01-01\n\n[[sources]]\nid = "s"\ntitle = "Source s"\nreliability = "B"\ncredibility = 2\n'
+           'file = "s.txt"\n']
+    names = [f"e{i}" for i in range(k)] + ["obs"]
+    for v in names:
+        out.append(f'[[variables]]\nid = "{v}"\nlabel = "Event {v}"\nkind = "event"\nbase = "roughly even chance"\n')
+    n = 0
+    for i, v in enumerate(names[1:], start=1):
+        parents = {i - 1} | set(rng.choice(i, size=min(i, 2), replace=False).tolist())
+        for j in sorted(parents)[-3:]:
+            out.append(f'[[claims]]\nid = "c{n}"\ncause = "{names[j]}"\neffect = "{v}"\n'
+                       f'direction = "{rng.choice(["raises", "lowers"])}"\nstrength = "moderate"\ncredence = 1.0\n'
+                       f'source = "s"\nlocator = "1"\nparaphrase = "{names[j]} moves {v}."\n')
+            n += 1
+    out.append('[[evidence]]\nid = "o"\nvariable = "obs"\nvalue = true\nsource = "s"\ndate = 2024-01-01\n')
+    return "\n".join(out)
+
+
+def fig_f(models: Path, draws: int = 500, tune: int = 500, sizes: str = "10,20,40") -> dict:
+    from forecast.analyses.session import Session
+    from forecast.check import check
+
+    res = {}
+    for k in (int(x) for x in str(sizes).split(",")):
+        path = Path(models) / f"latent_{k}.toml"
+        path.write_text(latent_toml(k))
+        rep = check(path)
+        if not rep.ok:
+            say(f"  {k} latent events: refused: {rep.errors[0].split(': ', 2)[-1]}")
+            res[str(k)] = {"refused": rep.errors[0]}
+            continue
+        t, out = timed(lambda: Session(path, draws=draws, tune=tune, seed=0).run())  # noqa: B023
+        d = out.diagnostics
+        say(f"  {k} latent events: posterior and run {t:.1f} s (R-hat {d['r_hat_max']:.3f}, "
+            f"ESS {d['ess_bulk_min']:.0f})")
+        res[str(k)] = {"wall_s": t}
+    base = res.get("10", {}).get("wall_s")
+    for r in res.values():
+        if base and "wall_s" in r:
+            r["ratio"] = r["wall_s"] / base
+    return {"draws": draws, "tune": tune, "sizes": res}
+
+
 FIGURES = {
     "a": fig_a,
     "b-numpyro": lambda m, **kw: fig_b(m, "numpyro", **kw),
@@ -240,6 +291,7 @@ FIGURES = {
     "d-small": lambda m, **kw: fig_d(m, "small", **kw),
     "d-big": lambda m, **kw: fig_d(m, "big", **kw),
     "e": fig_e,
+    "f": fig_f,
 }
 
 

@@ -111,6 +111,25 @@ def rows_e(r: dict | None) -> list[Row]:
                 f"< {REPORT_COLD_S:.0f} s cold", _ok(r["cold_s"] < REPORT_COLD_S))]
 
 
+def rows_f(r: dict | None) -> list[Row]:
+    """(f): posterior wall time by latent events upstream of the evidence; the target: growth set by tree-width
+    (these models' is at most 3), not 2^k: 40 events within 4x of 10 (a size the engine refuses fails it)."""
+    if r is None:
+        return []
+    why = _missing(r)
+    if why:
+        return [Row("(f) latent events 10/20/40", why, "reported", INFO)]
+    parts, ok = [], True
+    for k, x in r["sizes"].items():
+        if "refused" in x:
+            parts.append(f"{k}: refused (exact engine's limit)")
+            ok = False
+        else:
+            parts.append(f"{k}: {x['wall_s']:.0f} s" + (f" ({x['ratio']:.1f}x)" if "ratio" in x else ""))
+            ok = ok and x.get("ratio", 1.0) <= 4.0
+    return [Row("(f) latent events 10/20/40", "; ".join(parts), "40 within 4x of 10", _ok(ok))]
+
+
 def rows_for(results: dict[str, dict]) -> list[Row]:
     g = results.get
     rows: list[Row] = []
@@ -124,6 +143,7 @@ def rows_for(results: dict[str, dict]) -> list[Row]:
     if "d-small" in results or "d-big" in results:
         rows += rows_d(g("d-small"), g("d-big"))
     rows += rows_e(g("e"))
+    rows += rows_f(g("f"))
     return rows
 
 
