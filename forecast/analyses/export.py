@@ -47,9 +47,7 @@ from __future__ import annotations
 
 import itertools
 import math
-import os
 import re
-import tempfile
 import warnings
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field
@@ -69,7 +67,7 @@ from forecast.compile import Numbers
 from forecast.compile.kinds import Event, Index
 from forecast.spec import limits
 from forecast.spec.errors import Problem, SpecError
-from forecast.spec.outputs import usual_mode
+from forecast.spec.outputs import write_atomic
 from forecast.spec.resolve import Resolved
 
 FORMATS = limits.EXPORT_FORMATS
@@ -337,21 +335,7 @@ def _xdsl(exported: Exported) -> str:
 def write(exported: Exported, path: str | Path, fmt: str) -> Path:
     """Write ``exported`` to ``path`` atomically: a temporary file beside it, renamed into place (never a
     partial file; an existing file is replaced whole)."""
-    text = render(exported, fmt)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        usual_mode(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, render(exported, fmt))
 
 
 def export(model: str | Path, priors=None, sources=None, sets: dict[str, str] | None = None, *,

@@ -10,7 +10,6 @@ as paths), so the PDF looks the same on every machine.
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -19,7 +18,7 @@ from forecast.analyses import summary
 from forecast.report import text
 from forecast.report.figures import all_figures
 from forecast.spec import jsonio
-from forecast.spec.outputs import usual_mode
+from forecast.spec.outputs import write_atomic
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "reports" / "brief.typ"
 PAPERS = {"a4": "a4", "us-letter": "us-letter"}
@@ -171,15 +170,7 @@ def compile_pdf(data: dict, out: str | Path, paper: str = "a4", png_dir: str | P
                                     else dt.date(2000, 1, 1), dt.time(), dt.UTC)
         pdf = typst.compile(str(build / "brief.typ"), root=str(build), ignore_system_fonts=True, format="pdf",
                             timestamp=stamp)
-        fd, tmp_pdf = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(pdf)
-            usual_mode(tmp_pdf)  # mkstemp makes it 0600
-            os.replace(tmp_pdf, out)
-        except BaseException:
-            Path(tmp_pdf).unlink(missing_ok=True)
-            raise
+        write_atomic(out, pdf)
         if png_dir is not None:
             Path(png_dir).mkdir(parents=True, exist_ok=True)
             typst.compile(str(build / "brief.typ"), output=str(Path(png_dir) / "page-{0p}.png"), root=str(build),

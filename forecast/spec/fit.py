@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from forecast.spec.outputs import usual_mode
+from forecast.spec.outputs import write_atomic
 
 TABLE = Path(__file__).with_name("maxent_beta.json")
 
@@ -71,11 +70,7 @@ def fit_bands(priors: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out.append({"dist": "Beta", "kwargs": {"alpha": a, "beta": b}})
     if changed:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as fh:
-                json.dump(cache, fh, indent=0, sort_keys=True)
-            usual_mode(fh.name)  # NamedTemporaryFile makes it 0600
-            os.replace(fh.name, path)
+            write_atomic(path, json.dumps(cache, indent=0, sort_keys=True))
         except OSError:
             pass  # a read-only home only costs time
     return out

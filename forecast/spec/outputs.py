@@ -88,3 +88,25 @@ def usual_mode(path: str | Path) -> None:
     """Give ``path`` the permissions a new file or folder gets (``mkstemp`` / ``mkdtemp`` make them private)."""
     p = Path(path)
     os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~umask())
+
+
+def write_atomic(path: str | Path, data: bytes | str) -> Path:
+    """Write ``data`` to ``path`` whole or not at all: a temporary file beside it, flushed to disk, given the
+    usual permissions and renamed into place (an existing file is replaced whole; the temporary file is removed
+    on every failure)."""
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        usual_mode(tmp)  # mkstemp makes it 0600
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
