@@ -64,7 +64,7 @@ with warnings.catch_warnings():  # pgmpy's own import-time notices
     from pgmpy.readwrite import BIFWriter, UAIWriter, XDSLWriter, XMLBIFWriter
 
 from forecast.compile import Numbers
-from forecast.compile.kinds import Event, Index
+from forecast.compile.kinds import Event, Index, measurement_logp
 from forecast.spec import limits
 from forecast.spec.errors import Problem, SpecError
 from forecast.spec.outputs import write_atomic
@@ -148,7 +148,7 @@ def parameter_values(session, at: str, draw: int | None = None, r: Resolved | No
         parse_at(f"draw:{draw}", session.draws)  # one of the session's draws, or a SpecError naming it
     theta = session.engine(numbers, r).sample_theta(numbers, session.seed)
     if r.evidence:
-        theta.update(session.posteriors.get(r, numbers, session.progress).theta)
+        theta.update(session.runs.posterior(r, numbers).theta)
     pick = (lambda x: float(np.mean(x))) if at == "posterior-mean" else (lambda x: float(x[draw]))  # noqa: E731
     values.update({k: pick(np.asarray(x, dtype=float)) for k, x in theta.items() if k in values})
     return values
@@ -207,7 +207,8 @@ def network(r: Resolved, values: dict[str, float], bins: int = DEFAULT_BINS) -> 
     gates at the claims' credences, indices in ``bins`` equal-width bins; with report nodes for soft
     reports and notes on what is approximate and how to enter the evidence."""
     if not limits.EXPORT_BINS[0] <= int(bins) <= MAX_BINS:
-        raise SpecError([Problem("--bins", str(bins), f"expected a whole number from 2 to {MAX_BINS}")])
+        raise SpecError([Problem("--bins", str(bins), f"expected a whole number from {limits.EXPORT_BINS[0]} to "
+                                                      f"{MAX_BINS}")])
     credence = {c: float(k) for c, k in Numbers.of(r).credence.items()}
     edges = bin_edges(bins)
     mids = (edges[:-1] + edges[1:]) / 2.0
@@ -250,7 +251,7 @@ def network(r: Resolved, values: dict[str, float], bins: int = DEFAULT_BINS) -> 
             notes.append(f"evidence {o.id}: a soft report on {o.variable} (accuracy {q:g}): enter {rep} = "
                          f"{EVENT_STATES[int(o.value)]}")
         elif o.sd:
-            like = np.exp(-0.5 * ((o.value - mids) / o.sd) ** 2)
+            like = np.exp(measurement_logp(mids, o.value, o.sd))  # the measurement's density at each midpoint
             notes.append(
                 f"evidence {o.id}: {o.variable} measured {o.value:g} (sd {o.sd:g}): not representable exactly; "
                 f"APPROXIMATE: enter as likelihood (virtual) evidence on {o.variable}'s bins, the measurement's "

@@ -146,7 +146,7 @@ def _graph(model: pm.Model):
     return jax_funcify(fgraph), [np.asarray(v.get_value()) for v in shared]
 
 
-def _program(logp, n_values: int, tune: int, draws: int, parallel: bool, warm: bool):
+def _program(logp, tune: int, draws: int, parallel: bool, warm: bool):
     """All chains of one NUTS run as one compiled XLA program, a function of (keys, starts, (data, step size,
     inverse mass matrix)): the numbers are arguments, not constants baked into the program. Chains run side
     by side on one XLA device each (``parallel``) or one after the other inside the program (NumPyro's own
@@ -207,7 +207,7 @@ def _numpyro(model: pm.Model, draws: int, tune: int, chains: int, seed: int, pro
         points.append([point[v.name] for v in values])
     init = [np.stack(x) for x in zip(*points, strict=True)]
 
-    run = _program(logp, len(values), tune, draws, parallel, kernel is not None)
+    run = _program(logp, tune, draws, parallel, kernel is not None)
     keys = jax.random.split(jax.random.PRNGKey(seed), chains)
     t = time.perf_counter()
     samples, extra, steps, imms = run(keys, init, (data, *(kernel or (np.float64(1.0), np.float64(1.0)))))
