@@ -11,7 +11,6 @@ from rich.table import Table
 
 from forecast.analyses.summary import level, level_change, pct, pts  # the one rounding rule
 from forecast.spec import jsonio
-from forecast.spec.checks import raise_assignments
 
 
 def _console(**kwargs) -> Console:
@@ -71,7 +70,6 @@ def run_command(args, sets, observe, do) -> int:
 
     s = _session(args, sets, args.priors)
     r = s.resolve(observe=observe) if observe else s.baseline
-    raise_assignments(s.baseline, do, "--do")  # before any sampling
     result = _simulate(s, "run", lambda: s.run(r, do=do))
     result.manifest.update(observe=dict(observe), do=dict(do))
     summary = summarize(result)
@@ -137,7 +135,6 @@ def whatif_command(args, sets, observe, do) -> int:
         names = [x.id for x in s.model.scenarios]
         raise SpecError([Problem(str(s.model_path), f"scenarios.{args.scenario}",
                                  "no such scenario" + did_you_mean(args.scenario, names))])
-    raise_assignments(s.baseline, do, "--do")  # before any sampling
     base, alt, label, sides = _simulate(s, "baseline and what-if",
                                         lambda: s.whatif(args.scenario, sets, args.priors, observe, do))
     cmp = compare(base, alt, label, sides=sides)

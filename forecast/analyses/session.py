@@ -260,6 +260,7 @@ class Session:
         alt_name = self.prior_set_name(self.locate(priors)) if priors else base_name
         r, sdo, label = self.whatif_resolved(scenario, sets, priors, observe)
         acts = {**sdo, **(do or {})}
+        raise_assignments(r, acts, "--do")  # before any sampling
         base = self.run()
         alt = self.variant(base, r, acts)
         alt.manifest.update(baseline_priors=base_name, priors=alt_name, scenario=scenario, sets=dict(sets or {}),
