@@ -332,6 +332,20 @@ VALUES = st.one_of(
 )
 
 
+# values a careful user might write in place of the one there, so that some mutants pass check and reach the
+# sampler: a number for a number, a flag for a flag, another word for the fields that take words
+WORDS_FOR = {"strength": ["weak", "moderate", "strong"], "direction": ["raises", "lowers"],
+             "base": ["unlikely", "likely", "20-40%"], "credence": ["likely", "very unlikely"]}
+
+
+def _plausible(data, key: str, old):
+    if isinstance(old, bool):
+        return data.draw(st.booleans())
+    if isinstance(old, int | float):
+        return data.draw(st.floats(0.01, 0.99))
+    return data.draw(st.sampled_from(WORDS_FOR[key])) if key in WORDS_FOR else old
+
+
 def _mutants(text: str):
     import tomllib
 
@@ -416,7 +430,8 @@ def test_a_mutated_model_with_evidence_never_reaches_a_traceback_in_run_or_whati
     doc, places = _mutants((folder / "base_valid.toml").read_text())
     doc = copy.deepcopy(doc)
     sec, i, key = data.draw(st.sampled_from([p for p in places if p[0] != "model"]))
-    doc[sec][i][key] = data.draw(VALUES)
+    old = doc[sec][i][key]
+    doc[sec][i][key] = data.draw(VALUES) if data.draw(st.booleans()) else _plausible(data, key, old)
     path = tmp_path_factory.mktemp("mutant") / "m.toml"
     path.write_text(tomli_w.dumps(doc))
     command = data.draw(st.sampled_from([["run"], ["whatif", "--set", "claims.c1.credence=0.3"]]))
