@@ -100,14 +100,20 @@ class Session:
         bad = settings_problems(draws, seed, tune, chains)
         if bad:
             raise SpecError(bad)
-        self.draws, self.seed, self.sampler, self.chains, self.tune = draws, seed, sampler, chains, tune
-        self.progress = progress
+        self.runs = Runs(Settings(draws=draws, seed=seed, sampler=sampler, chains=chains, tune=tune,
+                                  progress=progress))
         self.baseline = self.resolve()
         bad = memory_problems(self.baseline, draws)  # before any work: refuse what cannot fit, saying how much
         if bad:
             raise SpecError(bad)
-        self.runs = Runs(Settings(draws=draws, seed=seed, sampler=sampler, chains=chains, tune=tune,
-                                  progress=progress))
+
+    # the run settings live in ``self.runs.settings``; read here for the manifest, the export and the callers
+    draws = property(lambda self: self.runs.settings.draws)
+    seed = property(lambda self: self.runs.settings.seed)
+    sampler = property(lambda self: self.runs.settings.sampler)
+    chains = property(lambda self: self.runs.settings.chains)
+    tune = property(lambda self: self.runs.settings.tune)
+    progress = property(lambda self: self.runs.settings.progress)
 
     def locate(self, priors: str | Path | None, origin: str = "--priors",
                relative_to: str | Path | None = None) -> Path | None:
