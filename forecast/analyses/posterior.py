@@ -29,7 +29,7 @@ from pymc.exceptions import SamplingError
 
 from forecast.analyses import nuts
 from forecast.analyses.health import health, namer
-from forecast.analyses.recovery import Recovery, build_recovery
+from forecast.analyses.recovery import Enumerated, Factored, Recovery, build_recovery, sample_configs
 from forecast.analyses.summary import ESS_MIN, PARETO_K_MAX, RHAT_MAX  # noqa: F401 (re-exported)
 from forecast.compile import Numbers, ancestral_set
 from forecast.compile.kinds import measurement_logp, report_prob
@@ -38,6 +38,8 @@ from forecast.spec.errors import Problem, SpecError
 from forecast.spec.resolve import Resolved
 
 log = logging.getLogger(__name__)
+IMPOSSIBLE = -600.0  # a draw's log weight below this: the observation cannot happen under it (elimination floors
+# a ruled-out state's log at about -690, where enumeration gives -inf)
 
 
 
@@ -50,9 +52,7 @@ class Posterior:
     states: dict[str, np.ndarray]  # observed events and index levels of the ancestral set, (T,)
     idata: az.InferenceData | None
     diagnostics: dict = field(default_factory=dict)
-    latent: list[str] = field(default_factory=list)  # unobserved events of the ancestral set
-    configs: np.ndarray | None = None  # (K, L) joint states of ``latent``
-    config_probs: np.ndarray | None = None  # (T, K): P(config | parameters, evidence)
+    joint: Enumerated | Factored | None = None  # the unobserved events' joint posterior, per draw
     gate_probs: dict[str, np.ndarray] = field(default_factory=dict)  # claim -> (T,) P(real | draw, evidence)
     observations: tuple = ()  # the evidence conditioned on (RObservation)
     numbers: Numbers | None = field(default=None, repr=False)  # the hyperparameters sampled under
@@ -68,16 +68,34 @@ class Posterior:
     def gated(self) -> list[str]:
         return self.recovery.gated if self.recovery else []
 
+    @property
+    def latent(self) -> list[str]:
+        """The unobserved events of the ancestral set."""
+        return self.joint.latent if self.joint else []
+
+    @property
+    def config_probs(self) -> np.ndarray:
+        """(T, K): P(configuration | parameters, evidence) of the enumerated joint."""
+        return self.joint.probs
+
+    @property
+    def configs(self) -> np.ndarray:
+        """(K, L): the enumerated joint's configurations."""
+        return self.joint.configs
+
+    @property
+    def T(self) -> int:
+        return len(self.lp)
+
     def event_prob(self, v: str) -> np.ndarray:
         """P(latent event v | parameters, evidence), per draw."""
-        return self.config_probs @ self.configs[:, self.latent.index(v)]
+        return self.joint.prob(v)
 
     def latent_worlds(self, reps: int, seed: int) -> dict[str, np.ndarray]:
         """States (T, reps) of the latent events, drawn jointly from their exact posterior."""
         if not self.latent:
             return {}
-        idx = sample_configs(self.config_probs, reps, seed)
-        return {v: self.configs[idx, i].astype(float) for i, v in enumerate(self.latent)}
+        return self.joint.sample(reps, seed)
 
     def abduct(self, claims, reps: int, seed: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """Gates of ``claims`` per draw (T,) and the latent events' states (T, reps), jointly from the posterior.
@@ -94,6 +112,8 @@ class Posterior:
         mine = [c for c in claims if c in self.gated]
         if not mine:
             return {}, self.latent_worlds(reps, seed)
+        if isinstance(self.joint, Factored):
+            return self._abduct_factored(mine, reps, seed)
         rec = self.recovery
         rows = rec.rows(self.numbers)
         if self.doubled is not None:  # configurations [k, v = x] then [k, v = 1 - x]: see ``without``
@@ -118,13 +138,40 @@ class Posterior:
         worlds = {v: self.configs[idx, i].astype(float) for i, v in enumerate(self.latent)} if self.latent else {}
         return gates, worlds
 
+    def _abduct_factored(self, mine: list[str], reps: int, seed: int) -> tuple[dict, dict]:
+        """:meth:`abduct` on the eliminated path: one joint state of the latent events per draw, then each
+        variable's gate combination given its factor's events in it, then the worlds from the factors with
+        those combinations chosen (the factor of a variable becomes its chosen row's)."""
+        rec, joint = self.recovery, self.joint
+        mg = rec.marginal
+        rows = rec.rows(self.numbers)  # (T, Kx, M)
+        rng = np.random.default_rng(seed)
+        T = self.T
+        x0 = joint.draw(1, rng)[:, 0, :]  # (T, L)
+        cols = [rec.gated.index(c) for c in mine]
+        variables = sorted({rec.row_var[m] for m in range(len(rec.row_var)) if np.any(rec.row_on[m, cols] > 0)})
+        gates = {c: np.zeros(T) for c in mine}
+        node = joint.node.copy()
+        for v in variables:
+            j = mg.columns.index(v)
+            scope = mg.scopes[j]
+            k0 = (x0[:, list(scope)] * 2 ** np.arange(len(scope) - 1, -1, -1)).sum(axis=1).astype(int)  # (T,)
+            at = np.array([m for m, w in enumerate(rec.row_var) if w == v])
+            p = rows[np.arange(T), k0][:, at]  # (T, rows of v): P(gate combination | its factor's events)
+            pick = at[sample_configs(p / p.sum(axis=1, keepdims=True), 1, int(rng.integers(2**31)))[:, 0]]
+            for c, jc in zip(mine, cols):
+                gates[c] = np.maximum(gates[c], rec.row_on[pick, jc])
+            node[:, :, j] = node[:, :, j] + np.log(np.maximum(rows[np.arange(T), :, pick], 1e-300))
+        x = joint.draw(reps, np.random.default_rng(int(rng.integers(2**31))), node)
+        return gates, {v: x[:, :, i] for i, v in enumerate(self.latent)}
+
     def reweighted(self, old: Numbers, new: Numbers) -> tuple[Posterior, np.ndarray]:
         """This posterior under other hyperparameters: (recovered binaries, log importance weights per draw).
 
         The weight of a draw is p_new(parameters, evidence) / p_old(parameters, evidence)
         with the binaries summed out, smoothed by PSIS.
         """
-        T = len(self.config_probs)
+        T = self.T
         hv_old, hv_new, base = old.hyper_values(), new.hyper_values(), self.numbers.hyper_values()
         rec = self.recovery
         if hv_old == base and all(hv_new.get(k) == hv_old.get(k) for k in rec.hyper_keys):
@@ -138,7 +185,7 @@ class Posterior:
         lp_old = self.lp if same else rec.recover(old)[0]
         lp_new, probs, gates, _ = rec.recover(new)
         logw = np.asarray(lp_new - lp_old, dtype=float).reshape(T)
-        return replace(self, config_probs=probs, gate_probs=gates, numbers=new, lp=lp_new), logw
+        return replace(self, joint=probs, gate_probs=gates, numbers=new, lp=lp_new), logw
 
     def observed(self, extra: list) -> tuple[Posterior, np.ndarray] | None:
         """This posterior given further observations: (posterior, log importance weights per draw), or None.
@@ -156,25 +203,26 @@ class Posterior:
         """
         if self.recovery is None or not self.current:
             return None
-        T = len(self.config_probs)
-        mask = np.zeros(len(self.configs))  # log weights of the latent configurations
+        T = self.T
+        unary = np.zeros((len(self.latent), 2))  # log weights of the latent events' states
         logw = np.zeros(T)
+        x = np.array([0.0, 1.0])
         for ob in extra:
             if ob.kind in ("event", "soft") and ob.variable in self.latent:
-                x = self.configs[:, self.latent.index(ob.variable)]
+                i = self.latent.index(ob.variable)
                 if ob.kind == "event":
-                    mask += np.where(x == ob.value, 0.0, -np.inf)
+                    unary[i] += np.where(x == ob.value, 0.0, -np.inf)
                 else:  # a report of accuracy q: P(report | x)
-                    mask += np.log(report_prob(x, ob.value, ob.accuracy))
+                    unary[i] += np.log(report_prob(x, ob.value, ob.accuracy))
             elif ob.kind == "index" and ob.variable in self.states:
                 logw += measurement_logp(self.states[ob.variable], ob.value, ob.sd)
             else:
                 return None
-        lp, probs, gates, _ = self.recovery.recover(self.numbers, mask=mask)
+        lp, probs, gates, _ = self.recovery.recover(self.numbers, unary=unary)
         logw += lp - self.lp
-        if not np.all(np.isfinite(logw)):  # a draw that cannot produce the observation: sample anew
+        if not np.all(np.isfinite(logw)) or np.any(logw < IMPOSSIBLE):  # a draw cannot produce it: sample anew
             return None
-        return replace(self, config_probs=probs, gate_probs=gates, lp=lp, current=False,
+        return replace(self, joint=probs, gate_probs=gates, lp=lp, current=False,
                        observations=self.observations + tuple(extra)), logw
 
     def without_untrusted(self, obs_id: str) -> str | None:
@@ -189,6 +237,9 @@ class Posterior:
         be less informative than everything else about that level.
         """
         ob = next(o for o in self.observations if o.id == obs_id)
+        if ob.kind == "event" and isinstance(self.joint, Factored):
+            return ("the latent events are summed out one at a time (too many to enumerate), and leaving an observed "
+                    "event out would change the order: the draws cannot be reweighted for it")
         if ob.kind != "index" or ob.variable not in self.states:
             return None
         s = float(np.std(self.states[ob.variable]))
@@ -212,7 +263,7 @@ class Posterior:
         * an index measurement: the inverse of its Normal likelihood at the draw's level.
         """
         ob = next(o for o in self.observations if o.id == obs_id)
-        T = len(self.config_probs)
+        T = self.T
         rest = [o for o in self.observations if o.id != obs_id]
         if ob.kind == "index":
             logw = -measurement_logp(self.states[ob.variable], ob.value, ob.sd)
@@ -220,12 +271,12 @@ class Posterior:
         elif ob.kind == "event" and any(o.variable == ob.variable and o.kind == "event" for o in rest):
             return replace(self, observations=tuple(rest), current=False), np.zeros(T)
         else:
-            lp, probs, gates = self.lp, self.config_probs, self.gate_probs
+            lp, probs, gates = self.lp, self.joint, self.gate_probs
             switch = self.recovery.switches[obs_id]
             lp2, probs2, gates2, _ = self.recovery.recover(self.numbers, switch)
             if ob.kind == "soft":
                 logw = lp2 - lp
-                post = replace(self, config_probs=probs2, gate_probs=gates2, observations=tuple(rest), current=False)
+                post = replace(self, joint=probs2, gate_probs=gates2, observations=tuple(rest), current=False)
             else:
                 both = np.logaddexp(lp, lp2)
                 logw = both - lp
@@ -235,8 +286,9 @@ class Posterior:
                 configs = np.vstack([np.column_stack([self.configs, np.full(K, x)]),
                                      np.column_stack([self.configs, np.full(K, 1.0 - x)])])
                 post = replace(
-                    self, latent=[*self.latent, ob.variable], configs=configs, doubled=switch,
-                    config_probs=np.hstack([a * probs, (1 - a) * probs2]),
+                    self, doubled=switch,
+                    joint=Enumerated(latent=[*self.latent, ob.variable], configs=configs,
+                                     probs=np.hstack([a * probs.probs, (1 - a) * probs2.probs])),
                     gate_probs={c: a[:, 0] * g + (1 - a[:, 0]) * gates2[c] for c, g in gates.items()},
                     states={v: s for v, s in self.states.items() if v != ob.variable},
                     observations=tuple(rest), current=False)
@@ -253,15 +305,6 @@ def psis(logw: np.ndarray) -> tuple[np.ndarray, float]:
         lw, k = az.psislw(logw.copy())
     w = np.exp(lw - lw.max())
     return w / w.sum(), float(k)
-
-
-def sample_configs(probs: np.ndarray, reps: int, seed: int) -> np.ndarray:
-    """Indices (T, reps) of configurations drawn from each row of ``probs``."""
-    rng = np.random.default_rng(seed)
-    cdf = np.cumsum(probs, axis=1)
-    u = rng.random((probs.shape[0], reps))
-    idx = (u[:, :, None] > cdf[:, None, :]).sum(axis=2)
-    return np.minimum(idx, probs.shape[1] - 1)
 
 
 def sample_posterior(
@@ -301,12 +344,11 @@ def sample_posterior(
         flat = {}
     T = draws
     recovery = build_recovery(mg, {n: flat[n] for n in names}, T)
-    lp, probs, gates, levels = recovery.recover(numbers)
+    lp, joint, gates, levels = recovery.recover(numbers)
     theta = {k: x for n in mg.layout.vectors for k, x in mg.layout.split(n, flat[n]).items()}
     states = {o.variable: np.full(T, o.value) for o in r.evidence if o.kind == "event" and o.variable in nodes}
     states.update(dict(zip(mg.level_ids, levels, strict=True)))
     diag = health(idata, sampler, namer(mg.layout, mg.model.coords))
     seen = tuple(o for o in r.evidence if o.variable in nodes)
-    return Posterior(theta=theta, states=states, idata=idata, diagnostics=diag, latent=mg.latent, configs=mg.configs,
-                     config_probs=probs, gate_probs=gates, observations=seen, numbers=numbers, lp=lp,
-                     recovery=recovery, warm=end)
+    return Posterior(theta=theta, states=states, idata=idata, diagnostics=diag, joint=joint, gate_probs=gates,
+                     observations=seen, numbers=numbers, lp=lp, recovery=recovery, warm=end)

@@ -22,11 +22,75 @@ from pytensor.compile.mode import Mode
 from pytensor.graph.traversal import graph_inputs
 
 from forecast.compile import Numbers, set_hyper
-from forecast.compile.marginal import Marginal
+from forecast.compile.elimination import log_partition, sample
+from forecast.compile.marginal import HUGE_NEG, Marginal, table
+from forecast.spec.order import Plan
 
 # The recovery works on (draws x configurations x variables x gate combinations) arrays: PyTensor's
 # Python linker runs each op as one NumPy call, with no C compiler and no rewrites to wait for.
 RECOVERY_MODE = Mode(linker="py", optimizer=None)
+
+
+def sample_configs(probs: np.ndarray, reps: int, seed: int) -> np.ndarray:
+    """Indices (T, reps) of configurations drawn from each row of ``probs``."""
+    rng = np.random.default_rng(seed)
+    cdf = np.cumsum(probs, axis=1)
+    u = rng.random((probs.shape[0], reps))
+    idx = (u[:, :, None] > cdf[:, None, :]).sum(axis=2)
+    return np.minimum(idx, probs.shape[1] - 1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Enumerated:
+    """The latent events' joint posterior per draw, as probabilities of their every joint configuration."""
+
+    latent: list[str]
+    configs: np.ndarray  # (K, L)
+    probs: np.ndarray  # (T, K): P(configuration | parameters, evidence)
+
+    def prob(self, v: str) -> np.ndarray:
+        """P(v | parameters, evidence), per draw (T,)."""
+        return self.probs @ self.configs[:, self.latent.index(v)]
+
+    def sample(self, reps: int, seed: int) -> dict[str, np.ndarray]:
+        """States (T, reps) of the latent events, drawn jointly."""
+        idx = sample_configs(self.probs, reps, seed)
+        return {v: self.configs[idx, i].astype(float) for i, v in enumerate(self.latent)}
+
+    def unary(self, unary: np.ndarray) -> np.ndarray:
+        """Per-event log weights of their states (L, 2) -> log weights of the configurations (K,)."""
+        if not self.latent:
+            return np.zeros(len(self.configs))
+        return unary[np.arange(len(self.latent)), self.configs.astype(int)].sum(axis=-1)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Factored:
+    """The latent events' joint posterior per draw, as the factors it is the normalised product of (the
+    eliminated path: :mod:`forecast.compile.elimination`), with each event's marginal."""
+
+    latent: list[str]
+    marginals: np.ndarray  # (T, L): P(event | parameters, evidence)
+    node: np.ndarray = field(repr=False)  # (T, Kx, N): each variable's log factor at its local configurations
+    scopes: list[tuple[int, ...]]  # per column of ``node``: the latent events of its factor
+    plan: Plan  # the order with the latent events' unary factors appended (``unary``)
+    unary: np.ndarray  # (L, 2): log weights of each event's states (a further observation)
+
+    def prob(self, v: str) -> np.ndarray:
+        return self.marginals[:, self.latent.index(v)]
+
+    def draw(self, reps: int, rng: np.random.Generator, node: np.ndarray | None = None) -> np.ndarray:
+        """Joint states (T, reps, L), exactly, by backward sampling (``node``: other factors, e.g. gates drawn)."""
+        node = self.node if node is None else node
+        T = len(node)
+        tabs = [table(node[..., j], len(s)) for j, s in enumerate(self.scopes)]
+        tabs += [np.broadcast_to(self.unary[i], (T, 2)) for i in range(len(self.latent))]
+        _, kept = log_partition(np, self.plan, tabs, keep=True)
+        return sample(self.plan, kept, reps, rng)
+
+    def sample(self, reps: int, seed: int) -> dict[str, np.ndarray]:
+        x = self.draw(reps, np.random.default_rng(seed))
+        return {v: x[:, :, i] for i, v in enumerate(self.latent)}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,14 +98,16 @@ class Recovery:
     """One marginal model's compiled per-draw recovery of the summed-out binaries, and the tables to read it
     (built once per sampled posterior by :func:`_recovery`; shared by everything derived from it)."""
 
-    # (numbers, switch=None, mask=None) -> (lp (T,), P(config) (T, K), {claim: P(real) (T,)}, levels): the draws'
-    # log p(parameters, evidence) and the binaries' posterior under ``numbers``; ``switch`` changes one observation
-    # (Marginal.switches), ``mask`` adds log weights to the configurations (a further observation)
+    # (numbers, switch=None, unary=None) -> (lp (T,), joint (Enumerated | Factored), {claim: P(real) (T,)}, levels):
+    # the draws' log p(parameters, evidence) and the binaries' posterior under ``numbers``; ``switch`` changes one
+    # observation (Marginal.switches), ``unary`` (L, 2) adds log weights to the latent events' states (a further
+    # observation)
     recover: Callable[..., tuple] = field(repr=False)
     # (numbers) -> (T,): the prior density of the draws alone (when only that changes, no recovery is needed)
     prior_lp: Callable[[Numbers], np.ndarray] = field(repr=False)
-    # the gates' joint posterior per variable (``Posterior.abduct``): ``rows(numbers, switch)`` (T, K, M) for the
-    # marginal's own configurations (see Marginal.terms), ``row_var`` / ``row_on`` its rows, ``gated`` their columns
+    # the gates' joint posterior per variable (``Posterior.abduct``): ``rows(numbers, switch)`` (T, Kx, M) for the
+    # marginal's local configurations (see Marginal.local), ``row_var`` / ``row_on`` its rows, ``gated`` their
+    # columns
     rows: Callable[..., np.ndarray] = field(repr=False)
     row_var: list[str]
     row_on: np.ndarray = field(repr=False)
@@ -52,7 +118,7 @@ class Recovery:
     # is the parameter itself); the others (the parameters of random base rates, effect sizes and noise)
     # only enter the prior density of the draws, ``prior_lp``
     joint_keys: frozenset
-
+    marginal: Marginal = field(repr=False)  # the equations (its ``columns``, ``scopes``, ``node_state``)
 
 
 def _compile(mg: Marginal, draws: dict[str, np.ndarray], T: int) -> tuple[Callable, Callable, Callable, frozenset]:
@@ -82,10 +148,47 @@ def _compile(mg: Marginal, draws: dict[str, np.ndarray], T: int) -> tuple[Callab
     return fn, prior_fn, rows_fn, joint_keys
 
 
+def _compile_factored(mg: Marginal, draws: dict[str, np.ndarray], T: int) -> tuple[Callable, Callable, Callable,
+                                                                                   frozenset]:
+    """:func:`_compile` for the eliminated path: (unary, *draws) -> (log p(params, evidence), each latent event's
+    P(on) (T, L), each gate's (T, C), levels, the log factors (T, Kx, N)). The marginals are the gradient of the
+    log partition function with respect to the log factors: d log Z / d log phi_f(s) = P(scope of f = s)."""
+    m = mg.model
+    batched = {n: pt.tensor(n, shape=x.shape, dtype=m[n].dtype) for n, x in draws.items()}
+    loc = mg.local(batched, (T,))
+    node = loc.node
+    for j, term in loc.soft:
+        node = pt.inc_subtensor(node[..., j], term)
+    read = {v.name for v in graph_inputs([node, loc.levels])}
+    joint_keys = frozenset(k for name, keys in mg.layout.hyper.items() if name in read for k in keys)
+    L = len(mg.latent)
+    unary = pt.matrix("unary", shape=(L, 2))
+    tabs = [table(node[..., j], len(s)) for j, s in enumerate(mg.scopes)]
+    tabs += [pt.broadcast_to(unary[i], (T, 2)) for i in range(L)]
+    logz = log_partition(pt, mg.plan_for(True), tabs)
+    prior = sum((pm.logp(m[n], x).sum(axis=-1) for n, x in batched.items() if n in mg.layout.vectors),
+                pt.zeros(()))
+    total = logz + loc.jac + prior
+    marg = pt.grad(logz.sum(), node)  # (T, Kx, N): P(local configuration of each column's factor)
+    at = [mg.columns.index(v) for v in mg.latent]
+    events = (marg * mg.node_state).sum(axis=1)[:, at] if L else pt.zeros((T, 0))
+    row_col = [mg.columns.index(v) for v in mg.row_var]
+    gates = pt.dot((marg[..., row_col] * loc.rows).sum(axis=1), mg.row_on) if mg.gated else pt.zeros((T, 0))
+    fn = pytensor.function([unary, *batched.values()], [total * pt.ones(T), events, gates, loc.levels, node],
+                           on_unused_input="ignore", mode=RECOVERY_MODE)
+    prior_fn = pytensor.function(list(batched.values()), prior * pt.ones(T), on_unused_input="ignore",
+                                 mode=RECOVERY_MODE)
+    rows_fn = pytensor.function(list(batched.values()), loc.rows * pt.ones((T, 1, 1)), on_unused_input="ignore",
+                                mode=RECOVERY_MODE)
+    return fn, prior_fn, rows_fn, joint_keys
+
+
 def build_recovery(mg: Marginal, flat: dict[str, np.ndarray], T: int) -> Recovery:
     """The compiled recovery of ``mg``'s binaries for the ``T`` draws ``flat`` (free variable name -> (T, ...)),
     its hyperparameters (and one observation, ``switch``) set in the marginal's data for each call."""
-    fn, prior_fn, rows_fn, joint_keys = _compile(mg, flat, T)
+    fn, prior_fn, rows_fn, joint_keys = (_compile_factored if mg.eliminated else _compile)(mg, flat, T)
+    L = len(mg.latent)
+    plan_u = mg.plan_for(True) if mg.eliminated else None
     names = list(flat)
 
     @contextmanager
@@ -112,19 +215,27 @@ def build_recovery(mg: Marginal, flat: dict[str, np.ndarray], T: int) -> Recover
         set_hyper(mg.model, nums, mg.layout)
         return np.asarray(prior_fn(*(flat[n] for n in names)), dtype=float)
 
-    def recover(nums: Numbers, switch: tuple[str, float] | None = None, mask: np.ndarray | None = None) -> tuple:
-        with hyper(nums, switch):
-            total, probs, *rest = fn(np.zeros(len(mg.configs)) if mask is None else mask, *(flat[n] for n in names))
-        probs = np.broadcast_to(np.asarray(probs), (T, len(mg.configs)))
-        gates, levels = rest
+    def recover(nums: Numbers, switch: tuple[str, float] | None = None, unary: np.ndarray | None = None) -> tuple:
+        unary = np.zeros((L, 2)) if unary is None else np.asarray(unary, dtype=float)
+        if mg.eliminated:
+            with hyper(nums, switch):
+                total, events, gates, levels, node = fn(np.maximum(unary, HUGE_NEG), *(flat[n] for n in names))
+            joint = Factored(latent=list(mg.latent), marginals=np.broadcast_to(np.asarray(events), (T, L)).copy(),
+                             node=np.asarray(node, dtype=float), scopes=mg.scopes, plan=plan_u, unary=unary)
+        else:
+            mask = Enumerated(latent=mg.latent, configs=mg.configs, probs=np.zeros((0, 0))).unary(unary)
+            with hyper(nums, switch):
+                total, probs, gates, levels = fn(mask, *(flat[n] for n in names))
+            joint = Enumerated(latent=list(mg.latent), configs=mg.configs,
+                               probs=np.broadcast_to(np.asarray(probs), (T, len(mg.configs))))
         gates = np.broadcast_to(np.asarray(gates), (T, len(mg.gated)))
         gates = {c: np.array(gates[:, j]) for j, c in enumerate(mg.gated)}
         levels = np.broadcast_to(np.asarray(levels), (T, len(mg.level_ids)))
-        return np.asarray(total) * np.ones(T), probs, gates, [np.array(levels[:, j]) for j in range(levels.shape[1])]
+        return np.asarray(total) * np.ones(T), joint, gates, [np.array(levels[:, j]) for j in range(levels.shape[1])]
 
     return Recovery(recover=recover, prior_lp=prior_lp, rows=rows, row_var=mg.row_var, row_on=mg.row_on,
-                    gated=list(mg.gated), switches=mg.switches,
+                    gated=list(mg.gated), switches=mg.switches, marginal=mg,
                     hyper_keys=frozenset(k for keys in mg.layout.hyper.values() for k in keys), joint_keys=joint_keys)
 
 
-__all__ = ["RECOVERY_MODE", "Recovery", "build_recovery"]
+__all__ = ["RECOVERY_MODE", "Enumerated", "Factored", "Recovery", "build_recovery", "sample_configs"]

@@ -55,9 +55,11 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from forecast.compile.builder import Numbers
+from forecast.compile.elimination import log_partition
 from forecast.compile.kinds import Event, Index, report_prob
 from forecast.compile.vectors import Layout, hyper_vector, vector_prior
-from forecast.spec.limits import MAX_GATES, MAX_LATENT  # also checked up front, by resolve()
+from forecast.spec.limits import MAX_GATES, MAX_LATENT, MAX_SCOPE, MAX_WIDTH, factor_scopes  # checked up front too
+from forecast.spec.order import Plan, plan
 from forecast.spec.resolve import Resolved
 
 U, Z = "u__level", "z__level"  # index levels: pinned by a measurement (logit), free (non-centred)
@@ -69,14 +71,34 @@ def _table(n: int) -> np.ndarray:
 
 
 @dataclass
+class Local:
+    """The evidence's equations at each variable's local configurations (see :meth:`Marginal.local`)."""
+
+    node: pt.TensorVariable  # (*lead, Kx, N): log factor of each variable (column: ``Marginal.columns``), gates summed
+    soft: list  # [(column, (*lead, Kx) log P(report | state))]: soft reports, added to their variable's factor
+    jac: pt.TensorVariable  # (*lead,): log |du/dz| of the non-centred index levels
+    levels: pt.TensorVariable  # (*lead, I)
+    rows: pt.TensorVariable  # (*lead, Kx, M): P(gate combination m | local configuration, parameters, evidence)
+    lp: pt.TensorVariable  # (*lead, Kx, M): log p(gate combination m, the variable's state | local configuration)
+
+
+@dataclass
 class Marginal:
-    """A sampling model with only continuous free variables, and the equations to recover the binaries."""
+    """A sampling model with only continuous free variables, and the equations to recover the binaries.
+
+    Two ways to sum the latent events out, one set of equations: up to ``MAX_LATENT`` of them every joint
+    configuration is enumerated (``configs``, K = 2**L); beyond, each variable's factor is written over its own
+    few latent events (``scopes``: itself and its latent causes; Kx = 2**(largest scope) local configurations)
+    and the events are eliminated one at a time (``plan``; :mod:`forecast.compile.elimination`). Either way a
+    variable's column of :meth:`local` holds its log factor at "local configuration" ``k``: the global one
+    (enumerated), or its own scope's (eliminated), ``node_state`` saying which state each variable is in.
+    """
 
     model: pm.Model
     evidence: dict[str, float]  # observed measurement variables -> value (for pm.observe)
-    latent: list[str]  # latent events, columns of ``configs``
-    configs: np.ndarray  # (K, L)
-    equations: Callable[..., tuple] = field(repr=False)  # see ``terms``
+    latent: list[str]  # latent events
+    configs: np.ndarray | None  # (K, L) enumerated joint states of ``latent``; None when eliminated
+    equations: Callable[..., Local] = field(repr=False)  # see ``local``
     gated: list[str] = field(default_factory=list)  # uncertain claims, columns of ``gates``
     level_ids: list[str] = field(default_factory=list)  # index levels, in the order of ``levels``
     layout: Layout = field(default_factory=Layout)  # the prior vectors and hyperparameter data
@@ -87,25 +109,97 @@ class Marginal:
     # ``row_on[m, j]`` = 1 where gate ``gated[j]`` is on in it (see ``terms``' row probabilities)
     row_var: list[str] = field(default_factory=list)
     row_on: np.ndarray | None = None
+    columns: list[str] = field(default_factory=list)  # the variable of each column of ``Local.node``
+    node_state: np.ndarray | None = None  # (Kx, N): a latent variable's state in its column's local configuration k
+    scopes: list[tuple[int, ...]] = field(default_factory=list)  # per column: its factor's latent events (eliminated)
+    plan: Plan | None = None  # the elimination order (None: enumerated)
 
-    def terms(self, values: dict[str, pt.TensorVariable] | None = None, lead: tuple[int, ...] = ()) -> tuple:
-        """(joint, gates, levels, rows): log p(configuration, evidence, levels | parameters) (*lead, K),
-        P(gate on | k, parameters, evidence) (*lead, K, C), the index levels (*lead, I), and the joint
-        posterior of the gates into each variable, P(row m | k, parameters, evidence) (*lead, K, M): the
-        rows of one variable (``row_var``) sum to 1.
+    @property
+    def eliminated(self) -> bool:
+        return self.configs is None
 
-        Without ``values``, of the model's own random variables; with ``values`` (RV name ->
-        tensor (*lead, ...)), of those: e.g. every posterior draw at once (``lead = (T,)``).
-        """
+    def local(self, values: dict[str, pt.TensorVariable] | None = None, lead: tuple[int, ...] = ()) -> Local:
+        """Each variable's factor at its local configurations (:class:`Local`): of the model's own random variables,
+        or with ``values`` (RV name -> tensor (*lead, ...)) of those: e.g. every posterior draw at once."""
         return self.equations(values or {}, lead)
 
+    def tables(self, loc: Local) -> list:
+        """The eliminated path's factor tables: per column, (*lead, 2, ...) over its scope (soft reports in)."""
+        node = loc.node
+        for j, term in loc.soft:
+            node = pt.inc_subtensor(node[..., j], term)
+        return [table(node[..., j], len(s)) for j, s in enumerate(self.scopes)]
 
-def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
+    def log_evidence(self, loc: Local, unary: pt.TensorVariable | None = None) -> pt.TensorVariable:
+        """(*lead,): log p(evidence, levels | parameters), the latent events summed out; ``unary`` (L, 2): log
+        weights of each latent event's states (a further observation), added as factors of their own."""
+        if not self.eliminated:
+            joint = self._joint(loc)
+            if unary is not None:
+                joint = joint + (unary[np.arange(len(self.latent)), self.configs.astype(int)].sum(axis=-1)
+                                 if self.latent else 0.0)
+            return pm.math.logsumexp(joint, axis=-1)
+        tabs = self.tables(loc)
+        if unary is not None:
+            tabs += [pt.broadcast_to(unary[i], (*loc.jac.shape, 2)) for i in range(len(self.latent))]
+        return log_partition(pt, self.plan_for(unary is not None), tabs) + loc.jac
+
+    def plan_for(self, unary: bool) -> Plan:
+        """The elimination order, with each latent event's unary factor appended when ``unary``."""
+        if not unary:
+            return self.plan
+        return plan(len(self.latent), [*self.scopes, *((i,) for i in range(len(self.latent)))])
+
+    def _joint(self, loc: Local) -> pt.TensorVariable:
+        """(*lead, K): log p(configuration k, evidence, levels | parameters) (enumerated)."""
+        total = loc.node.sum(axis=-1) + loc.jac[..., None]
+        for _, term in loc.soft:
+            total = total + term
+        return total
+
+    def terms(self, values: dict[str, pt.TensorVariable] | None = None, lead: tuple[int, ...] = ()) -> tuple:
+        """(joint, gates, levels, rows) of the enumerated path: log p(configuration, evidence, levels | parameters)
+        (*lead, K), P(gate on | k, parameters, evidence) (*lead, K, C), the index levels (*lead, I), and the joint
+        posterior of the gates into each variable, P(row m | k, parameters, evidence) (*lead, K, M): the
+        rows of one variable (``row_var``) sum to 1."""
+        loc = self.local(values, lead)
+        return self._joint(loc), self.gates(loc.rows), loc.levels, loc.rows
+
+    def gates(self, rows: pt.TensorVariable) -> pt.TensorVariable:
+        """P(gate c on | local configuration, ...) (*lead, Kx, C): the probability of the rows of c's effect where
+        c is on."""
+        if not self.gated:
+            return pt.zeros((*rows.shape[:-1], 0))
+        return _mm(rows, self.row_on)
+
+
+def table(column: pt.TensorVariable, k: int) -> pt.TensorVariable:
+    """A column (*lead, Kx) of local configurations -> the (*lead, 2, ..., 2) table over its first 2**k."""
+    lead = [column.shape[i] for i in range(column.ndim - 1)]
+    return column[..., : 2**k].reshape((*lead, *([2] * k)))
+
+
+def _mm(a, m):  # (*shape, n) @ (n, m) as one matrix product -> (*shape, m)
+    shape = tuple(a.shape[:-1])
+    if not m.shape[0]:
+        return pt.zeros((*shape, m.shape[1]))
+    return pt.dot(a.reshape((-1, m.shape[0])), m).reshape((*shape, m.shape[1]))
+
+
+def _bits(k: int, kx: int) -> np.ndarray:
+    """(kx, k): bit j of local configuration x (the first of a scope's events the most significant), for x
+    beyond 2**k the pattern repeating (those rows are never read)."""
+    x = np.arange(kx) % (2**k) if k else np.zeros(kx, dtype=int)
+    return ((x[:, None] >> (k - 1 - np.arange(k))[None, :]) & 1).astype(float)
+
+
+def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str], method: str = "auto") -> Marginal:
     """The ancestral system ``nodes`` of ``r``'s evidence, binaries summed out (see module docstring).
 
-    Written over whole arrays (configurations K x rows M, a row per variable and combination
-    of the gates into it: M = sum of 2**k_v), with any leading batch shape, so that the graph,
-    and its compile time, do not grow with the model, and one graph serves the sampler and the per-draw recovery.
+    ``method``: "enumerate" (every joint configuration of the latent events), "eliminate" (one at a time), or
+    "auto": enumerate up to ``MAX_LATENT`` of them. Written over whole arrays (local configurations Kx x rows M,
+    a row per variable and combination of the gates into it: M = sum of 2**k_v), with any leading batch shape,
+    so that one graph serves the sampler and the per-draw recovery.
     """
     order = [v for v in r.order if v in nodes]
     pos = {v: i for i, v in enumerate(order)}
@@ -113,13 +207,7 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
     observed = {o.variable: o.value for o in r.evidence if o.kind == "event" and o.variable in nodes}
     measured = {o.variable for o in r.evidence if o.kind == "index"}
     latent = [v for v in order if r.variables[v].kind == "event" and v not in observed]
-    if len(latent) > MAX_LATENT:
-        raise ValueError(
-            f"{len(latent)} unobserved events lie upstream of the evidence; at most {MAX_LATENT} can be "
-            "summed out exactly (observe some of them or drop evidence)"
-        )
-    configs = _table(len(latent))
-    K = len(configs)
+    eliminate = method == "eliminate" or (method == "auto" and len(latent) > MAX_LATENT)
     is_event = np.array([r.variables[v].kind == "event" for v in order])
     claims = [c for v in order for c in r.variables[v].claims_in
               if r.claims[c].cause in pos and numbers.credence[c] > 0.0]
@@ -127,6 +215,7 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
     index = [v for v in order if r.variables[v].kind == "index"]
     ev, ix = np.flatnonzero(is_event), np.flatnonzero(~is_event)  # node positions of events, of indices
     nodes_by_col = [*ev, *ix]  # the columns of ``lp``: events, then indices
+    columns = [order[n] for n in nodes_by_col]
     # One row per (node, combination of the gates into it): 2**k_v rows for a node with k_v gated claims.
     Cg = len(gated)
     cause = np.array([pos[r.claims[c].cause] for c in claims], dtype=int)
@@ -155,18 +244,47 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
         if c in gidx:
             push_rows[i] = on[:, gidx[c]]
     counts = np.bincount(row_col, minlength=N)  # rows of each node column, contiguous
-    table = np.full((N, int(counts.max()) if M else 1), M)  # node column -> its rows, padded with M (-huge)
+    table_rows = np.full((N, int(counts.max()) if M else 1), M)  # node column -> its rows, padded with M (-huge)
     for j, start in enumerate(np.cumsum(counts) - counts):
-        table[j, : counts[j]] = np.arange(start, start + counts[j])
+        table_rows[j, : counts[j]] = np.arange(start, start + counts[j])
     Me = int(np.sum(is_event[row_node])) if M else 0  # event rows first, then index rows
     pinned = [v for v in index if v in measured]  # the measurement pins the level: sampled directly
     free = [v for v in index if v not in measured]  # non-centred about the base rate: no funnel
-    # states (K, N) = configuration columns + observed values + index levels, by masks
-    latent_cols = np.zeros((K, N))
-    for j, v in enumerate(latent):
-        latent_cols[:, pos[v]] = configs[:, j]
+    # The latent states at the local configurations: ``node_state`` (Kx, N) of each variable in its own
+    # column's configuration, ``cause_state`` (Kx, C) of each claim's cause in its effect's.
+    configs, plan_, scopes = None, None, []
+    if not eliminate:
+        if len(latent) > MAX_LATENT:
+            raise ValueError(f"{len(latent)} unobserved events lie upstream of the evidence; at most {MAX_LATENT} "
+                             "can be enumerated (eliminate them instead)")
+        configs = _table(len(latent))
+        node_state = np.zeros((len(configs), N))
+        for j, v in enumerate(latent):
+            node_state[:, pos[v]] = configs[:, j]
+        cause_state = node_state[:, cause]
+    else:
+        by_var = factor_scopes(r, nodes, latent, numbers.credence)
+        scopes = [by_var[v] for v in columns]  # the factors in column order
+        plan_ = plan(len(latent), scopes)
+        if plan_.width > MAX_WIDTH or max(map(len, scopes), default=0) > MAX_SCOPE:
+            raise ValueError(f"summing the latent events out couples {plan_.width + 1} at once (at most "
+                             f"{MAX_WIDTH + 1}), {max(map(len, scopes))} in one equation (at most {MAX_SCOPE})")
+        Kx = 2 ** max((len(s) for s in scopes), default=0)
+        node_state = np.zeros((Kx, N))
+        cause_state = np.zeros((Kx, len(claims)))
+        for v in order:
+            s = by_var[v]
+            bits = _bits(len(s), Kx)
+            if v in latent:
+                node_state[:, pos[v]] = bits[:, s.index(latent.index(v))]
+            for i, c in enumerate(claims):
+                u = r.claims[c].cause
+                if r.claims[c].effect == v and u in latent:
+                    cause_state[:, i] = bits[:, s.index(latent.index(u))]
+    Kx = len(node_state)
     obs_mask = np.array([v in observed for v in order], dtype=float)
     idx_mask = (~is_event).astype(float)
+    soft_cols = {ob.id: columns.index(ob.variable) for ob in r.evidence if ob.kind == "soft" and ob.variable in nodes}
 
     model = pm.Model()
     lay = Layout()
@@ -188,7 +306,7 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
         soft = [(ob, pm.Data(f"soft__{ob.id}", ob.accuracy)) for ob in r.evidence
                 if ob.kind == "soft" and ob.variable in nodes]
 
-    def equations(values: dict, lead: tuple[int, ...]) -> tuple:
+    def equations(values: dict, lead: tuple[int, ...]) -> Local:
         def rv(name):
             return values.get(name, model[name])
 
@@ -212,44 +330,42 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str]) -> Marginal:
             u = pt.set_subtensor(u[..., at], lb[..., at] + t * rv(Z))
             jac = pt.log(t).sum(axis=-1)  # log |du/dz|
         level = pm.math.sigmoid(u)
-        X = latent_cols + obs_mask * obs + idx_mask * level[..., None, :]  # (*lead, K, N)
-        push = X[..., cause] * (sign * beta)[..., None, :]  # (*lead, K, C): s_c beta_c x_cause(c)
-        eta = lb[..., None, row_node] + mm(push, push_rows, (*lead, K))  # (*lead, K, M): every row's propensity
+        # (*lead, Kx, N): each variable's state in its column's configuration; (*lead, Kx, C): each claim's cause in
+        # its effect's (enumerated: the one global configuration, so the same table)
+        X = node_state + obs_mask * obs + idx_mask * level[..., None, :]
+        Xc = cause_state + (obs_mask * obs + idx_mask * level)[..., None, cause] if eliminate else X[..., cause]
+        push = Xc * (sign * beta)[..., None, :]  # (*lead, Kx, C): s_c beta_c x_cause(c)
+        eta = lb[..., None, row_node] + mm(push, push_rows, (*lead, Kx))  # (*lead, Kx, M): every row's propensity
         # each row's density: event rows and index rows apart
         parts = []
         if Me:
             parts.append(Event.logp(eta[..., :Me], X[..., row_node[:Me]]))
         if M > Me:
-            value = pt.broadcast_to(u[..., None, row_node[Me:]], (*lead, K, M - Me))
+            value = pt.broadcast_to(u[..., None, row_node[Me:]], (*lead, Kx, M - Me))
             parts.append(Index.logp(eta[..., Me:], value, tau[..., None, :]))
-        lp = (parts[0] if len(parts) == 1 else pt.concatenate(parts, axis=-1)) + logw  # (*lead, K, M)
-        pad = pt.concatenate([lp, pt.full((*lead, K, 1), np.asarray(HUGE_NEG))], axis=-1)
-        node = pm.math.logsumexp(pad[..., table], axis=-1)  # (*lead, K, N): gates summed per node
-        rows = pt.exp(lp - node[..., row_col])  # (*lead, K, M): each variable's gate combinations given k
-        if gated:  # P(gate c on | k, ...): the probability of the rows of c's effect where c is on
-            gates = mm(rows, on, (*lead, K))  # (*lead, K, Cg)
-        else:
-            gates = pt.zeros((*lead, K, 0))
-        total = node.sum(axis=-1) + jac[..., None]
-        for ob, q in soft:
-            x = X[..., pos[ob.variable]]
-            total = total + pt.log(report_prob(x, float(ob.value), q))
+        lp = (parts[0] if len(parts) == 1 else pt.concatenate(parts, axis=-1)) + logw  # (*lead, Kx, M)
+        pad = pt.concatenate([lp, pt.full((*lead, Kx, 1), np.asarray(HUGE_NEG))], axis=-1)
+        node = pm.math.logsumexp(pad[..., table_rows], axis=-1)  # (*lead, Kx, N): gates summed per node
+        rows = pt.exp(lp - node[..., row_col])  # (*lead, Kx, M): each variable's gate combinations given k
+        terms = [(soft_cols[ob.id], pt.log(report_prob(X[..., pos[ob.variable]], float(ob.value), q)))
+                 for ob, q in soft]
         levels = level[..., [pos[v] for v in index]] if index else pt.zeros((*lead, 0))
-        return total, gates, levels, rows
+        return Local(node, terms, jac, levels, rows, lp)
 
     out = Marginal(model, {}, latent, configs, equations, list(gated), list(index), lay,
-                   row_var=[order[n] for n in row_node], row_on=on)
+                   row_var=[order[n] for n in row_node], row_on=on, columns=columns,
+                   node_state=node_state[:, nodes_by_col], scopes=scopes, plan=plan_)
     with model:
-        joint, _, levels, _ = out.terms()
+        loc = out.local()
         for ob in r.evidence:
             if ob.variable not in nodes:
                 continue
             if ob.kind == "event":
                 out.switches[ob.id] = (f"obs__{ob.variable}", 1.0 - observed[ob.variable])
             elif ob.kind == "index":
-                pm.Normal(f"meas__{ob.id}", mu=levels[index.index(ob.variable)], sigma=ob.sd)
+                pm.Normal(f"meas__{ob.id}", mu=loc.levels[index.index(ob.variable)], sigma=ob.sd)
                 out.evidence[f"meas__{ob.id}"] = ob.value
             elif ob.kind == "soft":
                 out.switches[ob.id] = (f"soft__{ob.id}", 0.5)
-        pm.Potential("evidence__lp", pm.math.logsumexp(joint))
+        pm.Potential("evidence__lp", out.log_evidence(loc) if eliminate else pm.math.logsumexp(out._joint(loc)))
     return out

@@ -1,8 +1,10 @@
 """What the exact-summation engine (:mod:`forecast.compile.marginal`) can take, checked up front.
 
 Conditioning on evidence sums every binary latent of the evidence's ancestral set out
-exactly: the unobserved events jointly (``2**L`` configurations) and the gates of the
-uncertain claims into each variable locally (``2**k`` combinations). Both are capped; the
+exactly: the unobserved events jointly (``2**L`` configurations) up to ``MAX_LATENT`` of them,
+beyond that one at a time in a min-fill order (:mod:`forecast.spec.order`), whose width (the
+most of them one step couples) is capped instead; and the gates of the uncertain claims into
+each variable locally (``2**k`` combinations). All are capped; the
 caps live here (plain Python, no PyMC) so that :func:`forecast.spec.resolve.resolve`
 rejects a model over them with a :class:`~forecast.spec.errors.SpecError` (exit 2) in every
 command, ``forecast check`` included, instead of the engine failing mid-run.
@@ -15,11 +17,14 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from forecast.spec.errors import Problem
+from forecast.spec.order import Plan, plan
 
 if TYPE_CHECKING:
     from forecast.spec.resolve import Resolved
 
-MAX_LATENT = 12  # unobserved events upstream of the evidence: 4096 joint configurations
+MAX_LATENT = 12  # latent events upstream of the evidence enumerated jointly (4096 configurations); beyond: eliminated
+MAX_WIDTH = 12  # beyond MAX_LATENT: the most latent events one elimination step couples (2**13 entries per draw)
+MAX_SCOPE = 8  # beyond MAX_LATENT: latent events in one variable's equation (its table: 2**8 states per draw)
 MAX_GATES = 10  # uncertain claims (0 < credence < 1) into one variable: 2**10 local combinations
 SHOW = 8  # ids named in a message before "…"
 
@@ -53,6 +58,29 @@ def latent_events(r: Resolved, nodes: set[str] | None = None) -> list[str]:
     return [v for v in r.order if v in nodes and r.variables[v].kind == "event" and v not in observed]
 
 
+def factor_scopes(r: Resolved, nodes: set[str], latent: list[str], credence: dict[str, float] | None = None
+                  ) -> dict[str, tuple[int, ...]]:
+    """Per variable of ``nodes`` (model order): the latent events its equation couples, as positions in
+    ``latent``: itself if latent, and the latent causes of its claims (those with a credence above 0; from
+    ``credence`` where given, else the model's). The scopes of the factors the engine eliminates."""
+    at = {v: i for i, v in enumerate(latent)}
+    out = {}
+    for v in r.order:
+        if v not in nodes:
+            continue
+        causes = {r.claims[c].cause for c in r.variables[v].claims_in
+                  if (credence or {}).get(c, r.claims[c].credence) > 0.0 and r.claims[c].cause in nodes}
+        out[v] = tuple(sorted(at[u] for u in {v} | causes if u in at))
+    return out
+
+
+def elimination_plan(r: Resolved, nodes: set[str], latent: list[str], credence: dict[str, float] | None = None
+                     ) -> tuple[dict[str, tuple[int, ...]], Plan]:
+    """The factor scopes (:func:`factor_scopes`) and the order the engine sums the latent events out in."""
+    scopes = factor_scopes(r, nodes, latent, credence)
+    return scopes, plan(len(latent), list(scopes.values()))
+
+
 def gated_claims(r: Resolved, variable: str) -> list[str]:
     """The uncertain claims into ``variable``: those the engine enumerates a gate for."""
     return [c for c in r.variables[variable].claims_in if 0.0 < r.claims[c].credence < 1.0]
@@ -66,10 +94,21 @@ def problems(r: Resolved) -> list[Problem]:
     out: list[Problem] = []
     nodes = ancestral_set(r, {o.variable for o in r.evidence})
     latent = latent_events(r, nodes)
-    if len(latent) > MAX_LATENT:
-        out.append(Problem(f, "evidence", (
-            f"{len(latent)} unobserved events upstream of the evidence ({_names(latent)}); the exact engine "
-            f"sums out at most {MAX_LATENT} (observe some of them, or drop claims or evidence)")))
+    if len(latent) > MAX_LATENT:  # summed out one at a time: the width of the elimination sets the cost
+        scopes, p = elimination_plan(r, nodes, latent)
+        for v, s in scopes.items():
+            if len(s) > MAX_SCOPE:
+                out.append(Problem(f, f"variables.{v}", (
+                    f"its equation couples {len(s)} unobserved events upstream of the evidence "
+                    f"({_names([latent[i] for i in s])}); with more than {MAX_LATENT} such events the exact "
+                    f"engine takes at most {MAX_SCOPE} in one variable's equation (observe some of them)")))
+        if p.width > MAX_WIDTH:
+            worst = max(p.steps, key=lambda st: len(st.scope))
+            coupled = [latent[i] for i in worst.scope]
+            out.append(Problem(f, "evidence", (
+                f"{len(latent)} unobserved events upstream of the evidence, and summing them out couples "
+                f"{p.width + 1} at once ({_names(coupled)}); the exact engine couples at most {MAX_WIDTH + 1} "
+                "(observe some of them, or drop claims or evidence)")))
     for v in r.order:
         if v not in nodes:
             continue
@@ -145,8 +184,9 @@ def memory_problems(r: Resolved, draws: int, flag: str = "draws") -> list[Proble
         f"use at most about {fit} draws"))]
 
 
-__all__ = ["MAX_GATES", "MAX_LATENT", "SEED_MAX", "ancestral_set", "gated_claims", "latent_events",
-           "memory_needed", "memory_problems", "problems", "settings_problems"]
+__all__ = ["MAX_GATES", "MAX_LATENT", "MAX_SCOPE", "MAX_WIDTH", "SEED_MAX", "ancestral_set", "elimination_plan",
+           "factor_scopes", "gated_claims", "latent_events", "memory_needed", "memory_problems", "problems",
+           "settings_problems"]
 
 
 # `forecast export`: what its options may say (the CLI's parser and forecast.analyses.export read them here)
