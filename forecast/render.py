@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from forecast.analyses.summary import level, level_change, pct, pts  # the one rounding rule
+from forecast.analyses.summary import approximation_note, level, level_change, pct, pts  # the one rounding rule
 from forecast.spec import jsonio
 
 
@@ -61,7 +61,8 @@ def diagnostics_lines(d: dict) -> list[str]:
         line = f"{d.get('method')}: {d.get('draws')} parameter draws x {d.get('worlds_per_draw')} worlds"
     if "pareto_k" in d:
         line += f"; importance-reweighted, Pareto k {d['pareto_k']:.2f}, ESS of weights {d['ess_weights']:.0f}"
-    return [line] + [f"warning: {w}" for w in d.get("warnings", [])]
+    note = approximation_note(d)
+    return [line] + ([note] if note else []) + [f"warning: {w}" for w in d.get("warnings", [])]
 
 
 def run_command(args, sets, observe, do) -> int:

@@ -10,6 +10,27 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "models" / "examples" / "trade_talks.toml"
 EXAMPLE_SOURCES = ROOT / "models" / "examples" / "sources"
+HANOI = ROOT / "models" / "hanoi_2019.toml"
+PRIORS = ROOT / "priors" / "hanoi_2019"
+HANOI_DRAWS = 1000
+FRESH_DRAWS = 500  # the direct computations (fresh posteriors): their own session, seed and draws
+
+
+@pytest.fixture(scope="module")
+def hanoi():
+    """A Hanoi session at the baseline prior set and its run (per test file: the shortcut tests)."""
+    from forecast.analyses.session import Session
+
+    s = Session(HANOI, PRIORS / "baseline.toml", draws=HANOI_DRAWS, seed=0)
+    return s, s.run()
+
+
+@pytest.fixture(scope="module")
+def direct():
+    """The session the direct computations (fresh posteriors) run in: nothing shared with ``hanoi``'s."""
+    from forecast.analyses.session import Session
+
+    return Session(HANOI, PRIORS / "baseline.toml", draws=FRESH_DRAWS, seed=1)
 
 
 @pytest.fixture(scope="session")

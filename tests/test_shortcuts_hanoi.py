@@ -4,42 +4,22 @@ The evidence log leaves each observation out by reweighting the baseline's draws
 ``Posterior.without_untrusted`` says the draws cannot carry it, by sampling anew); the stances reweight the
 baseline's draws under another prior set. Each answer must agree with a fresh posterior sampled without the
 observation (or under the prior set) within 3 Monte Carlo standard errors (ESS-based, both sides) or 0.02.
-The fresh posteriors are sampled in a session of their own with fewer draws (``FRESH_DRAWS``, another seed):
-their larger Monte Carlo error widens the tolerance a little, and the suite stays within its time.
+The fresh posteriors are sampled in a session of their own with fewer draws (the ``direct`` fixture of
+``conftest.py``, another seed):
+their larger Monte Carlo error widens the tolerance a little, and the suite stays within its time. The
+evidence log's leave-one-out checks are in ``test_shortcuts_hanoi_loo.py`` (a file of their own, so that the
+suite's two workers, which take whole files, share the work).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import HANOI, PRIORS
 
 from forecast.analyses.summary import stat
 
-HANOI = ROOT / "models" / "hanoi_2019.toml"
-PRIORS = ROOT / "priors" / "hanoi_2019"
-DRAWS = 1000
-FRESH_DRAWS = 500  # the direct computations: their own session, seed and draws
-
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not HANOI.is_file(), reason="no Hanoi model")]
-
-
-@pytest.fixture(scope="module")
-def hanoi():
-    from forecast.analyses.session import Session
-
-    s = Session(HANOI, PRIORS / "baseline.toml", draws=DRAWS, seed=0)
-    return s, s.run()
-
-
-@pytest.fixture(scope="module")
-def direct():
-    """The session the direct computations (fresh posteriors) run in: nothing shared with ``hanoi``'s."""
-    from forecast.analyses.session import Session
-
-    return Session(HANOI, PRIORS / "baseline.toml", draws=FRESH_DRAWS, seed=1)
 
 
 def _agree(short, fresh, what: str) -> list[str]:
@@ -50,24 +30,6 @@ def _agree(short, fresh, what: str) -> list[str]:
         if abs(a["mean"] - b["mean"]) > tol:
             bad.append(f"{what} {q.id}: shortcut {a['mean']:.3f}, fresh {b['mean']:.3f}, tolerance {tol:.3f}")
     return bad
-
-
-@pytest.mark.parametrize("obs", ["e01", "e02", "e03", "e04", "e05", "e06"])
-def test_leaving_one_observation_out_matches_a_fresh_posterior(hanoi, direct, obs):
-    s, base = hanoi
-    short = s.without(base, obs)
-    r = base.resolved
-    fresh = direct.run(replace(r, evidence=tuple(o for o in r.evidence if o.id != obs)))
-    assert short.posterior is not base.posterior or short.weights is not None
-    assert not _agree(short, fresh, f"without {obs}")
-
-
-def test_the_measurement_that_dominates_its_level_is_sampled_anew(hanoi):
-    """The Realmeter poll (sd 0.03) pins Moon's approval: reweighting cannot widen it again (it gave
-    q09 = 0.16 against 0.27 from a fresh posterior), so the shortcut must step aside."""
-    _, base = hanoi
-    assert base.posterior.without_untrusted("e05")
-    assert all(base.posterior.without_untrusted(e) is None for e in ("e01", "e02", "e03", "e04", "e06"))
 
 
 @pytest.mark.parametrize("stance", ["baseline", "icas", "ispsw", "nam", "skeptic"])

@@ -13,7 +13,9 @@ means, or one draw), from the model's equations (the state equations and densiti
   inside the CPT of the one variable each enters: :math:`P(x_v \mid \text{parents}) = \sum_g w(g)\,
   P(x_v \mid \eta_v(g))`, :math:`w(g) = \prod_j \kappa_j^{g_j} (1-\kappa_j)^{1-g_j}` (:math:`2^k` terms for
   :math:`k` uncertain claims into :math:`v`). This is exact: a gate is a root with one child. A claim of
-  credence 1 has no gate; one of credence 0 is left out, as in the builder;
+  credence 1 has no gate; one of credence 0 is left out, as in the builder. Beyond ``MAX_GATES`` uncertain
+  claims into one variable the gates are summed on a grid, as the engine does
+  (:mod:`forecast.compile.convolution`), and the notes give the most any entry of that table can be off;
 * an **event**: two states ``false``, ``true``; :math:`P(\text{true} \mid \cdot) = \sigma(\eta_v)`;
 * an **index** :math:`x_v = \sigma(\eta_v + \tau_v z)` on (0, 1) is cut into ``bins`` equal-width bins
   (default 5: (0, 0.2], ..., (0.8, 1)); its CPT is the logit-normal's exact mass in each bin,
@@ -63,7 +65,7 @@ with warnings.catch_warnings():  # pgmpy's own import-time notices
     from pgmpy.models import DiscreteBayesianNetwork
     from pgmpy.readwrite import BIFWriter, UAIWriter, XDSLWriter, XMLBIFWriter
 
-from forecast.compile import Numbers
+from forecast.compile import Numbers, convolution
 from forecast.compile.kinds import Event, Index, measurement_logp
 from forecast.spec import limits
 from forecast.spec.errors import Problem, SpecError
@@ -73,6 +75,7 @@ from forecast.spec.resolve import Resolved
 FORMATS = limits.EXPORT_FORMATS
 DEFAULT_BINS, MAX_BINS = 5, limits.EXPORT_BINS[1]
 EVENT_STATES = ("false", "true")
+MAX_ENTRIES = 2**22  # the most numbers one table may hold (about 4 million: a 32 MB table, a few seconds)
 
 
 @dataclass
@@ -173,33 +176,62 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 def cpt(r: Resolved, v: str, values: dict[str, float], credence: dict[str, float], reps: dict[str, np.ndarray],
-        edges: np.ndarray) -> tuple[np.ndarray, list[str]]:
-    """The CPT of ``v`` (states x parent configurations, last parent fastest, as pgmpy's ``TabularCPD``)
-    and its parents; ``reps[p]``: the value each state of parent ``p`` stands for (events 0, 1; an index its
-    bins' midpoints). Gates summed out exactly (module docstring)."""
+        edges: np.ndarray) -> tuple[np.ndarray, list[str], float]:
+    """The CPT of ``v`` (states x parent configurations, last parent fastest, as pgmpy's ``TabularCPD``),
+    its parents, and the most any entry can be off (0: exact); ``reps[p]``: the value each state of parent ``p``
+    stands for (events 0, 1; an index its bins' midpoints). Gates summed out exactly up to ``MAX_GATES`` of
+    them, beyond that on a grid (module docstring)."""
     claims = [c for c in r.variables[v].claims_in if credence[c] > 0.0]
     parents = list(dict.fromkeys(r.claims[c].cause for c in claims))
     rows = list(itertools.product(*(reps[p] for p in parents)))  # parent configurations, last parent fastest
     x = np.array(rows, dtype=float).reshape(len(rows), len(parents))
     gated = [c for c in claims if credence[c] < 1.0]
-    combos = list(itertools.product((0.0, 1.0), repeat=len(gated)))
-    g = np.array(combos, dtype=float).reshape(len(combos), len(gated))
     kappa = np.array([credence[c] for c in gated], dtype=float)
-    w = np.prod(np.where(g == 1.0, kappa, 1.0 - kappa), axis=1)  # (G,): prior weight of each gate combination
-    eta = np.full((len(x), len(g)), float(_logit(np.float64(values[f"base__{v}"]))))
-    for c in claims:
-        push = r.claims[c].sign * values[f"effect__{c}"] * x[:, parents.index(r.claims[c].cause)]
-        on = g[:, gated.index(c)] if c in gated else np.ones(len(g))
-        eta = eta + push[:, None] * on[None, :]
+
+    def push(c):  # (configs,): the claim's push at each parent configuration
+        return r.claims[c].sign * values[f"effect__{c}"] * x[:, parents.index(r.claims[c].cause)]
+
+    eta0 = np.full(len(x), float(_logit(np.float64(values[f"base__{v}"])))) + sum(
+        (push(c) for c in claims if c not in gated), np.zeros(len(x)))
+    ch = None
+    if len(gated) > limits.MAX_GATES:  # the gated sum on a grid: eta (configs, points), weight of each point
+        ch = convolution.chain(np, np.stack([push(c) for c in gated], axis=1), kappa)
+        w = convolution.messages(np, ch)
+        eta = eta0[:, None] + convolution.values(np, ch)
+    else:  # every combination of the gates: eta (configs, G), its prior weight
+        g = np.array(list(itertools.product((0.0, 1.0), repeat=len(gated))), dtype=float).reshape(2**len(gated),
+                                                                                          len(gated))
+        w = np.prod(np.where(g == 1.0, kappa, 1.0 - kappa), axis=1)[None, :]
+        eta = eta0[:, None] + sum((push(c)[:, None] * g[None, :, j] for j, c in enumerate(gated)), 0.0)
     if r.variables[v].kind == "event":
-        p1 = Event.p1(eta) @ w
+        p1 = (Event.p1(eta) * w).sum(axis=-1)
         table = np.vstack([1.0 - p1, p1])
+        curvature = Event.PEAK
     else:
         tau, cuts = values[f"noise__{v}"], _logit(edges)  # cuts: -inf ... +inf
         cdf = Index.below(cuts[:, None, None], eta[None], tau)  # (bins + 1, configs, G)
-        table = np.diff(cdf, axis=0) @ w
+        table = (np.diff(cdf, axis=0) * w[None]).sum(axis=-1)
         table = table / table.sum(axis=0, keepdims=True)
-    return table, parents
+        curvature = 2.0 * np.exp(-0.5) / (np.sqrt(2.0 * np.pi) * tau**2)  # |d2 Phi((c - eta)/tau)/d eta2|, twice
+    off = 0.0 if ch is None else float(np.max(convolution.bound(np, ch, curvature), initial=0.0))
+    return table, parents, off
+
+
+def _too_large(r: Resolved, credence: dict[str, float], states: dict[str, list[str]]) -> list[Problem]:
+    """A Problem per variable whose table (or its enumeration of gates) would exceed ``MAX_ENTRIES``."""
+    out = []
+    for v in r.order:
+        claims = [c for c in r.variables[v].claims_in if credence[c] > 0.0]
+        parents = list(dict.fromkeys(r.claims[c].cause for c in claims))
+        k = sum(credence[c] < 1.0 for c in claims)
+        n = len(states[v]) * int(np.prod([len(states[p]) for p in parents], dtype=float))
+        work = n * (2**k if k <= limits.MAX_GATES else convolution.GRID + k)
+        if n > MAX_ENTRIES or work > 16 * MAX_ENTRIES:
+            out.append(Problem(str(r.model.path), f"variables.{v}", (
+                f"its table would hold {n:,} numbers ({len(parents)} parents: {', '.join(parents[:8])}"
+                f"{', …' if len(parents) > 8 else ''}); a table may hold at most {MAX_ENTRIES:,} (use fewer "
+                "index bins, --bins, or fewer claims into it)")))
+    return out
 
 
 def network(r: Resolved, values: dict[str, float], bins: int = DEFAULT_BINS) -> Exported:
@@ -215,12 +247,16 @@ def network(r: Resolved, values: dict[str, float], bins: int = DEFAULT_BINS) -> 
     index = [v for v in r.order if r.variables[v].kind == "index"]
     states = {v: list(bin_states(edges)) if v in index else list(EVENT_STATES) for v in r.order}
     reps = {v: mids if v in index else np.array([0.0, 1.0]) for v in r.order}
+    if problems := _too_large(r, credence, states):
+        raise SpecError(problems)
     bn = DiscreteBayesianNetwork()
     bn.add_nodes_from(r.order)
     bn.name = r.model.info.id
-    cpds = []
+    cpds, gridded = [], []
     for v in r.order:
-        table, parents = cpt(r, v, values, credence, reps, edges)
+        table, parents, off = cpt(r, v, values, credence, reps, edges)
+        if sum(0.0 < credence[c] < 1.0 for c in r.variables[v].claims_in) > limits.MAX_GATES:
+            gridded.append((v, off))
         bn.add_edges_from((p, v) for p in parents)
         cpds.append(TabularCPD(v, len(states[v]), table, evidence=parents or None,
                                evidence_card=[len(states[p]) for p in parents] or None,
@@ -236,8 +272,12 @@ def network(r: Resolved, values: dict[str, float], bins: int = DEFAULT_BINS) -> 
             f"APPROXIMATE: the indices ({', '.join(index)}) are cut into {bins} equal-width bins on (0, 1); an "
             f"index's table is the exact logit-normal mass in each bin, but as a parent an index counts as its "
             f"bin's midpoint ({', '.join(f'{m:g}' for m in mids)}), so the tables of its children are approximate")
-    else:
+    elif not gridded:
         notes.append("exact: every variable is an event and every claim's gate is summed out in its table")
+    for v, off in gridded:
+        n = sum(0.0 < credence[c] < 1.0 for c in r.variables[v].claims_in)
+        notes.append(f"APPROXIMATE: the gates of the {n} uncertain claims into {v} are summed on a "
+                     f"{convolution.GRID}-point grid: each entry of its table is within ±{off:.2g} of exact summation")
     for o in r.evidence:
         if o.kind == "event":
             notes.append(f"evidence {o.id}: enter {o.variable} = {EVENT_STATES[int(o.value)]}")
@@ -262,7 +302,7 @@ def network(r: Resolved, values: dict[str, float], bins: int = DEFAULT_BINS) -> 
                          f"{states[o.variable][j]}")
     bn.add_cpds(*cpds)
     bn.check_model()
-    return Exported(bn, notes, dict(values), credence, {v: edges for v in index}, bool(index))
+    return Exported(bn, notes, dict(values), credence, {v: edges for v in index}, bool(index or gridded))
 
 
 # --------------------------------------------------------------------------- files

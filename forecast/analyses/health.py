@@ -52,8 +52,10 @@ def _flat(ds) -> pd.Series:
     return pd.Series(out, dtype=float)
 
 
-def health(idata: az.InferenceData | None, sampler: str, name: Callable[[str], str] = str) -> dict:
-    """R-hat, bulk and tail ESS, divergences, and plain-word warnings naming the model's ids (``name``)."""
+def health(idata: az.InferenceData | None, sampler: str, name: Callable[[str], str] = str,
+           exact: bool = True) -> dict:
+    """R-hat, bulk and tail ESS, divergences, and plain-word warnings naming the model's ids (``name``);
+    ``exact``: False when some gates were summed on a grid (the method says so)."""
     if idata is None or not len(idata.posterior.data_vars):
         return {"method": "exact (every parameter fixed)", "warnings": []}
     # unrounded (az.summary rounds R-hat to two decimals: 1.014 would pass as 1.01)
@@ -64,7 +66,8 @@ def health(idata: az.InferenceData | None, sampler: str, name: Callable[[str], s
     })
     div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
     d = {
-        "method": f"MCMC ({sampler} NUTS; gates and latent events summed out exactly)",
+        "method": f"MCMC ({sampler} NUTS; gates and latent events summed out "
+                  f"{'exactly' if exact else 'exactly, some gates on a grid'})",
         "chains": int(idata.posterior.sizes["chain"]),
         "draws": int(idata.posterior.sizes["draw"]) * int(idata.posterior.sizes["chain"]),
         "r_hat_max": float(np.nanmax(summ["r_hat"])) if len(summ) else 1.0,

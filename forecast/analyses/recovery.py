@@ -22,6 +22,7 @@ from pytensor.compile.mode import Mode
 from pytensor.graph.traversal import graph_inputs
 
 from forecast.compile import Numbers, set_hyper
+from forecast.compile.convolution import Chain
 from forecast.compile.elimination import log_partition, sample
 from forecast.compile.marginal import HUGE_NEG, Marginal, table
 from forecast.spec.order import Plan
@@ -47,6 +48,7 @@ class Enumerated:
     latent: list[str]
     configs: np.ndarray  # (K, L)
     probs: np.ndarray  # (T, K): P(configuration | parameters, evidence)
+    bound: float = 0.0  # the most any probability can be off the exact model's (gates summed on a grid; 0: exact)
 
     def prob(self, v: str) -> np.ndarray:
         """P(v | parameters, evidence), per draw (T,)."""
@@ -75,6 +77,7 @@ class Factored:
     scopes: list[tuple[int, ...]]  # per column of ``node``: the latent events of its factor
     plan: Plan  # the order with the latent events' unary factors appended (``unary``)
     unary: np.ndarray  # (L, 2): log weights of each event's states (a further observation)
+    bound: float = 0.0  # as Enumerated.bound
 
     def prob(self, v: str) -> np.ndarray:
         return self.marginals[:, self.latent.index(v)]
@@ -119,6 +122,40 @@ class Recovery:
     # only enter the prior density of the draws, ``prior_lp``
     joint_keys: frozenset
     marginal: Marginal = field(repr=False)  # the equations (its ``columns``, ``scopes``, ``node_state``)
+    # (numbers, switch=None) -> {gridded column: (its gates' columns in ``gated``, Chain with lead (T, Kx))}: the
+    # gated sums of the variables whose gates are summed on a grid (Posterior.abduct draws their gates from them)
+    chains: Callable[..., dict] | None = field(default=None, repr=False)
+
+
+def stated_bound(rho: np.ndarray) -> float:
+    """The most a probability can be off the exact model's, from ``rho`` (T,): per draw, the posterior
+    expectation of the relative error of the evidence's likelihood over the latent configurations
+    (:class:`forecast.compile.marginal.Local`, ``slack``). A probability P(A) = sum_A L_k / sum L_k whose terms
+    are each off by at most a relative e_k moves by at most rho / (1 - rho), rho = E[e_k]; over the parameters
+    the same holds with the largest rho of the draws."""
+    worst = float(np.max(rho)) if np.size(rho) else 0.0
+    return 0.0 if worst <= 0.0 else (worst / (1.0 - worst) if worst < 1.0 else float("inf"))
+
+
+def _chains_fn(mg: Marginal, loc, batched: dict) -> Callable | None:
+    """Compiled: draws -> the gridded variables' chains (flat list of arrays), or None when none is gridded."""
+    if not mg.gridded:
+        return None
+    outs = []
+    for _, ch in loc.chains.values():  # every array at its full shape: (T, Kx) and (T, Kx, J)
+        full = ch.frac + ch.on + ch.up + ch.low[..., None] + ch.step[..., None]
+        outs += [pt.broadcast_to(x, full.shape[:-1]) for x in (ch.low, ch.step)]
+        outs += [pt.broadcast_to(x, full.shape) for x in (ch.shift, ch.frac, ch.on, ch.up)]
+    fn = pytensor.function(list(batched.values()), outs, on_unused_input="ignore", mode=RECOVERY_MODE)
+
+    def call(*args) -> dict:
+        got = [np.asarray(x) for x in fn(*args)]
+        out = {}
+        for i, (j, (cols, ch)) in enumerate(loc.chains.items()):
+            low, step, shift, frac, on, up = got[6 * i: 6 * i + 6]
+            out[j] = (cols, Chain(low, step, shift.astype(np.int64), frac, on, up, ch.size, ch.terms))
+        return out
+    return call
 
 
 def _compile(mg: Marginal, draws: dict[str, np.ndarray], T: int) -> tuple[Callable, Callable, Callable, frozenset]:
@@ -129,7 +166,8 @@ def _compile(mg: Marginal, draws: dict[str, np.ndarray], T: int) -> tuple[Callab
     binaries reads at fixed draws (read off its graph: credences, fixed values)."""
     m = mg.model
     batched = {n: pt.tensor(n, shape=x.shape, dtype=m[n].dtype) for n, x in draws.items()}
-    joint, gates, levels, rows = mg.terms(batched, (T,))
+    loc = mg.local(batched, (T,))
+    joint, gates, levels, rows = mg._joint(loc), mg.gates(loc), loc.levels, loc.rows
     read = {v.name for v in graph_inputs([joint, gates, levels])}
     joint_keys = frozenset(k for name, keys in mg.layout.hyper.items() if name in read for k in keys)
     mask = pt.vector("mask", shape=(len(mg.configs),))  # log weights of the configurations (0: all allowed)
@@ -139,13 +177,15 @@ def _compile(mg: Marginal, draws: dict[str, np.ndarray], T: int) -> tuple[Callab
     total = pm.math.logsumexp(joint, axis=-1) + prior  # joint: (T, K)
     probs = pt.special.softmax(joint, axis=-1)
     gates = (probs[..., None] * gates).sum(axis=-2)  # (T, C)
-    fn = pytensor.function([mask, *batched.values()], [total, probs, gates, levels], on_unused_input="ignore",
-                           mode=RECOVERY_MODE)
+    # per draw: E[relative error of the likelihood] over the configurations (0 when every sum is exact)
+    rho = ((probs * pt.expm1(loc.slack.sum(axis=-1))).sum(axis=-1) if loc.slack is not None else pt.zeros(()))
+    fn = pytensor.function([mask, *batched.values()], [total, probs, gates, levels, rho * pt.ones(T)],
+                           on_unused_input="ignore", mode=RECOVERY_MODE)
     prior_fn = pytensor.function(list(batched.values()), prior * pt.ones(T), on_unused_input="ignore",
                                  mode=RECOVERY_MODE)
     rows_fn = pytensor.function(list(batched.values()), rows * pt.ones((T, 1, 1)), on_unused_input="ignore",
                                 mode=RECOVERY_MODE)
-    return fn, prior_fn, rows_fn, joint_keys
+    return fn, prior_fn, rows_fn, joint_keys, _chains_fn(mg, loc, batched)
 
 
 def _compile_factored(mg: Marginal, draws: dict[str, np.ndarray], T: int) -> tuple[Callable, Callable, Callable,
@@ -173,20 +213,32 @@ def _compile_factored(mg: Marginal, draws: dict[str, np.ndarray], T: int) -> tup
     at = [mg.columns.index(v) for v in mg.latent]
     events = (marg * mg.node_state).sum(axis=1)[:, at] if L else pt.zeros((T, 0))
     row_col = [mg.columns.index(v) for v in mg.row_var]
-    gates = pt.dot((marg[..., row_col] * loc.rows).sum(axis=1), mg.row_on) if mg.gated else pt.zeros((T, 0))
-    fn = pytensor.function([unary, *batched.values()], [total * pt.ones(T), events, gates, loc.levels, node],
+    if not mg.gated:
+        gates = pt.zeros((T, 0))
+    elif mg.gridded:
+        gates = (marg[..., mg.gate_col] * mg.gates(loc)).sum(axis=1)
+    else:
+        gates = pt.dot((marg[..., row_col] * loc.rows).sum(axis=1), mg.row_on)
+    if loc.slack is not None:  # E[relative error] over the configurations: the partition with the slack in
+        tabs_s = [table(node[..., j] + loc.slack[..., j], len(s)) for j, s in enumerate(mg.scopes)]
+        tabs_s += [pt.broadcast_to(unary[i], (T, 2)) for i in range(L)]
+        rho = pt.expm1(log_partition(pt, mg.plan_for(True), tabs_s) - logz)
+    else:
+        rho = pt.zeros(())
+    fn = pytensor.function([unary, *batched.values()], [total * pt.ones(T), events, gates, loc.levels, node,
+                                                        rho * pt.ones(T)],
                            on_unused_input="ignore", mode=RECOVERY_MODE)
     prior_fn = pytensor.function(list(batched.values()), prior * pt.ones(T), on_unused_input="ignore",
                                  mode=RECOVERY_MODE)
     rows_fn = pytensor.function(list(batched.values()), loc.rows * pt.ones((T, 1, 1)), on_unused_input="ignore",
                                 mode=RECOVERY_MODE)
-    return fn, prior_fn, rows_fn, joint_keys
+    return fn, prior_fn, rows_fn, joint_keys, _chains_fn(mg, loc, batched)
 
 
 def build_recovery(mg: Marginal, flat: dict[str, np.ndarray], T: int) -> Recovery:
     """The compiled recovery of ``mg``'s binaries for the ``T`` draws ``flat`` (free variable name -> (T, ...)),
     its hyperparameters (and one observation, ``switch``) set in the marginal's data for each call."""
-    fn, prior_fn, rows_fn, joint_keys = (_compile_factored if mg.eliminated else _compile)(mg, flat, T)
+    fn, prior_fn, rows_fn, joint_keys, chains_fn = (_compile_factored if mg.eliminated else _compile)(mg, flat, T)
     L = len(mg.latent)
     plan_u = mg.plan_for(True) if mg.eliminated else None
     names = list(flat)
@@ -211,6 +263,10 @@ def build_recovery(mg: Marginal, flat: dict[str, np.ndarray], T: int) -> Recover
         with hyper(nums, switch):
             return np.asarray(rows_fn(*(flat[n] for n in names)), dtype=float)
 
+    def chains(nums: Numbers, switch: tuple[str, float] | None = None) -> dict:
+        with hyper(nums, switch):
+            return chains_fn(*(flat[n] for n in names))
+
     def prior_lp(nums: Numbers) -> np.ndarray:
         set_hyper(mg.model, nums, mg.layout)
         return np.asarray(prior_fn(*(flat[n] for n in names)), dtype=float)
@@ -219,23 +275,25 @@ def build_recovery(mg: Marginal, flat: dict[str, np.ndarray], T: int) -> Recover
         unary = np.zeros((L, 2)) if unary is None else np.asarray(unary, dtype=float)
         if mg.eliminated:
             with hyper(nums, switch):
-                total, events, gates, levels, node = fn(np.maximum(unary, HUGE_NEG), *(flat[n] for n in names))
+                total, events, gates, levels, node, rho = fn(np.maximum(unary, HUGE_NEG), *(flat[n] for n in names))
             joint = Factored(latent=list(mg.latent), marginals=np.broadcast_to(np.asarray(events), (T, L)).copy(),
-                             node=np.asarray(node, dtype=float), scopes=mg.scopes, plan=plan_u, unary=unary)
+                             node=np.asarray(node, dtype=float), scopes=mg.scopes, plan=plan_u, unary=unary,
+                             bound=stated_bound(np.asarray(rho)))
         else:
             mask = Enumerated(latent=mg.latent, configs=mg.configs, probs=np.zeros((0, 0))).unary(unary)
             with hyper(nums, switch):
-                total, probs, gates, levels = fn(mask, *(flat[n] for n in names))
+                total, probs, gates, levels, rho = fn(mask, *(flat[n] for n in names))
             joint = Enumerated(latent=list(mg.latent), configs=mg.configs,
-                               probs=np.broadcast_to(np.asarray(probs), (T, len(mg.configs))))
+                               probs=np.broadcast_to(np.asarray(probs), (T, len(mg.configs))),
+                               bound=stated_bound(np.asarray(rho)))
         gates = np.broadcast_to(np.asarray(gates), (T, len(mg.gated)))
         gates = {c: np.array(gates[:, j]) for j, c in enumerate(mg.gated)}
         levels = np.broadcast_to(np.asarray(levels), (T, len(mg.level_ids)))
         return np.asarray(total) * np.ones(T), joint, gates, [np.array(levels[:, j]) for j in range(levels.shape[1])]
 
     return Recovery(recover=recover, prior_lp=prior_lp, rows=rows, row_var=mg.row_var, row_on=mg.row_on,
-                    gated=list(mg.gated), switches=mg.switches, marginal=mg,
+                    gated=list(mg.gated), switches=mg.switches, marginal=mg, chains=chains if chains_fn else None,
                     hyper_keys=frozenset(k for keys in mg.layout.hyper.values() for k in keys), joint_keys=joint_keys)
 
 
-__all__ = ["RECOVERY_MODE", "Enumerated", "Factored", "Recovery", "build_recovery", "sample_configs"]
+__all__ = ["RECOVERY_MODE", "Enumerated", "Factored", "Recovery", "build_recovery", "sample_configs", "stated_bound"]

@@ -125,6 +125,8 @@ class Runs:
         outcomes = {k: v for k, v in out.items() if not k.startswith("eta__")}
         diag = dict(post.diagnostics) if post else {"method": "forward simulation (independent draws)", "warnings": []}
         diag["warnings"] = list(diag.get("warnings", []))
+        if post is not None and diag.get("approximation"):  # this posterior's own bound (reweighted, observed)
+            diag["approximation"] = {**diag["approximation"], "bound": post.joint.bound}
         if w is not None:
             diag.update(pareto_k=k, ess_weights=float(1.0 / np.sum(w**2)))
             if k > PARETO_K_MAX:

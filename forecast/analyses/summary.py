@@ -32,6 +32,20 @@ if TYPE_CHECKING:  # PyMC loads with the session; the printed forms below need o
 RHAT_MAX, ESS_MIN, PARETO_K_MAX = 1.01, 400, 0.7
 
 
+def approximation_note(diag: dict) -> str | None:
+    """The sentence every surface prints when some gates were summed on a grid (``diag["approximation"]``:
+    {"variables": {id: claims}, "grid": points, "bound": the most a probability can be off}), else None."""
+    a = diag.get("approximation")
+    if not a:
+        return None
+    what = "; ".join(f"the {n} uncertain claims into {v}" for v, n in a["variables"].items())
+    b = a["bound"]
+    within = (f"every probability is within ±{b:.2g} of exact summation's" if np.isfinite(b) and b < 0.5
+              else "the grid's error could not be bounded usefully: treat the figures as indicative")
+    return (f"approximate: {what} summed on a {a['grid']}-point grid instead of over every combination of "
+            f"their gates; {within} (the largest over the posterior draws)")
+
+
 # --- printed forms: one rounding rule ------------------------------------------------------------
 
 def percent(x: float) -> int:

@@ -14,7 +14,10 @@ A kind of variable is a class with
 * ``draw(eta, noise, tau)``: the state as a function of its propensity and noise (a structural equation);
 * ``logp(eta, value, tau)``: the log density of a state given its propensity, at the value the marginal model
   holds for it (an event's 0/1; an index's logit level :math:`u = \operatorname{logit} x`);
-* ``states``: the values an observation or an intervention may give it (``None``: any in (0, 1)).
+* ``states``: the values an observation or an intervention may give it (``None``: any in (0, 1));
+* ``curvature(lo, hi, value, tau)``: the most :math:`|\partial^2 / \partial\eta^2|` of ``exp(logp)`` is for
+  :math:`\eta \in [lo, hi]`, which bounds the error of summing many gates on a grid
+  (:mod:`forecast.compile.convolution`).
 
 The propensity itself, :math:`\eta_v = \operatorname{logit}(b_v) + \sum_c g_c s_c \beta_c x_{\mathrm{cause}(c)}`,
 is the same for every kind. Adding a kind of variable means a class here and its name in ``KINDS`` (and, for
@@ -37,6 +40,7 @@ class Event:
 
     name = "event"
     states: tuple[float, ...] | None = (0.0, 1.0)
+    PEAK = float(np.sqrt(3.0) / 18.0)  # the most |sigma''| can be (the curvature with no interval known)
 
     @staticmethod
     def exogenous(name: str, shape: tuple[int, ...]):
@@ -51,6 +55,17 @@ class Event:
     @staticmethod
     def logp(eta, value, tau=None):  # noqa: ARG004
         return pm.logp(pm.Bernoulli.dist(logit_p=eta), value)
+
+    @staticmethod
+    def curvature(lo, hi, value=None, tau=None):  # noqa: ARG004
+        """max over eta in [lo, hi] of |sigma''(eta)| = |s(1 - s)(1 - 2s)| (the same for P(x = 0)): sqrt(3)/18 if
+        the interval holds a peak (eta = +-log(2 + sqrt 3)), else at an end (it falls away from the peaks)."""
+        def g(e):
+            s = pm.math.sigmoid(e)
+            return abs(s * (1.0 - s) * (1.0 - 2.0 * s))
+        c = float(np.log(2.0 + np.sqrt(3.0)))
+        peak = ((lo <= c) & (hi >= c)) | ((lo <= -c) & (hi >= -c))
+        return pt.where(peak, Event.PEAK, pt.maximum(g(lo), g(hi)))
 
     @staticmethod
     def p1(eta: np.ndarray) -> np.ndarray:
@@ -76,6 +91,18 @@ class Index:
     @staticmethod
     def logp(eta, value, tau):
         return pm.logp(pm.Normal.dist(eta, tau), value)
+
+    @staticmethod
+    def curvature(lo, hi, value, tau):
+        """max over eta in [lo, hi] of |d^2 Normal(value | eta, tau) / d eta^2| = |z^2 - 1| phi(z) / tau^3,
+        z = (value - eta) / tau: at an end of the interval or at a peak inside it (z = 0, +-sqrt 3)."""
+        def g(z):
+            return abs(z * z - 1.0) * pt.exp(-0.5 * z * z) / np.sqrt(2.0 * np.pi)
+        za, zb = (value - hi) / tau, (value - lo) / tau
+        out = pt.maximum(g(za), g(zb))
+        for z in (0.0, np.sqrt(3.0), -np.sqrt(3.0)):
+            out = pt.where((za <= z) & (zb >= z), pt.maximum(out, g(z)), out)
+        return out / tau**3
 
     @staticmethod
     def below(u, eta: np.ndarray, tau) -> np.ndarray:

@@ -54,8 +54,9 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+from forecast.compile import convolution
 from forecast.compile.builder import Numbers
-from forecast.compile.elimination import log_partition
+from forecast.compile.elimination import TINY, log_partition
 from forecast.compile.kinds import Event, Index, report_prob
 from forecast.compile.vectors import Layout, hyper_vector, vector_prior
 from forecast.spec.limits import MAX_GATES, MAX_LATENT, MAX_SCOPE, MAX_WIDTH, factor_scopes  # checked up front too
@@ -80,6 +81,13 @@ class Local:
     levels: pt.TensorVariable  # (*lead, I)
     rows: pt.TensorVariable  # (*lead, Kx, M): P(gate combination m | local configuration, parameters, evidence)
     lp: pt.TensorVariable  # (*lead, Kx, M): log p(gate combination m, the variable's state | local configuration)
+    # variables whose gates are summed on a grid (Marginal.gridded; None: none are): P(gate c on | local
+    # configuration, ...) of their gates (*lead, Kx, C; 0 for the other gates), and log(1 + the most the grid can
+    # have moved each column's factor, relative) (*lead, Kx, N; 0 for the exact columns)
+    grid_gates: pt.TensorVariable | None = None
+    slack: pt.TensorVariable | None = None
+    # per gridded column: (its claims' columns in ``gated``, the Chain of its gated sum) (the abduction's inputs)
+    chains: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -113,6 +121,12 @@ class Marginal:
     node_state: np.ndarray | None = None  # (Kx, N): a latent variable's state in its column's local configuration k
     scopes: list[tuple[int, ...]] = field(default_factory=list)  # per column: its factor's latent events (eliminated)
     plan: Plan | None = None  # the elimination order (None: enumerated)
+    # column -> its uncertain claims, for the variables with more than ``max_gates`` of them: their gates are
+    # summed on a grid (forecast.compile.convolution), a row per grid point (``row_grid``) instead of per
+    # combination; answers are then within a stated bound (Local.slack), not exact
+    gridded: dict[int, list[str]] = field(default_factory=dict)
+    row_grid: np.ndarray | None = None  # (M,): a row's grid point (-1: a gate combination)
+    grid: int = 0  # the grid's points (forecast.compile.convolution.GRID unless asked otherwise)
 
     @property
     def eliminated(self) -> bool:
@@ -163,14 +177,22 @@ class Marginal:
         posterior of the gates into each variable, P(row m | k, parameters, evidence) (*lead, K, M): the
         rows of one variable (``row_var``) sum to 1."""
         loc = self.local(values, lead)
-        return self._joint(loc), self.gates(loc.rows), loc.levels, loc.rows
+        return self._joint(loc), self.gates(loc), loc.levels, loc.rows
 
-    def gates(self, rows: pt.TensorVariable) -> pt.TensorVariable:
+    def gates(self, loc: Local) -> pt.TensorVariable:
         """P(gate c on | local configuration, ...) (*lead, Kx, C): the probability of the rows of c's effect where
-        c is on."""
+        c is on (a gridded variable's: from its chain, ``Local.grid_gates``)."""
         if not self.gated:
-            return pt.zeros((*rows.shape[:-1], 0))
-        return _mm(rows, self.row_on)
+            return pt.zeros((*loc.rows.shape[:-1], 0))
+        out = _mm(loc.rows, self.row_on)
+        return out if loc.grid_gates is None else out + loc.grid_gates
+
+    @property
+    def gate_col(self) -> list[int]:
+        """The column of each uncertain claim's effect (``gated`` order)."""
+        return [self.columns.index(self.row_var[int(np.flatnonzero(self.row_on[:, j])[0])]) if
+                self.row_on[:, j].any() else next(k for k, ids in self.gridded.items() if c in ids)
+                for j, c in enumerate(self.gated)]
 
 
 def table(column: pt.TensorVariable, k: int) -> pt.TensorVariable:
@@ -193,12 +215,15 @@ def _bits(k: int, kx: int) -> np.ndarray:
     return ((x[:, None] >> (k - 1 - np.arange(k))[None, :]) & 1).astype(float)
 
 
-def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str], method: str = "auto") -> Marginal:
+def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str], method: str = "auto",
+                   max_gates: int = MAX_GATES, grid: int = convolution.GRID) -> Marginal:
     """The ancestral system ``nodes`` of ``r``'s evidence, binaries summed out (see module docstring).
 
     ``method``: "enumerate" (every joint configuration of the latent events), "eliminate" (one at a time), or
-    "auto": enumerate up to ``MAX_LATENT`` of them. Written over whole arrays (local configurations Kx x rows M,
-    a row per variable and combination of the gates into it: M = sum of 2**k_v), with any leading batch shape,
+    "auto": enumerate up to ``MAX_LATENT`` of them. The gates into a variable are enumerated up to
+    ``max_gates`` of them, beyond that summed on a grid of ``grid`` points (:mod:`forecast.compile.convolution`).
+    Written over whole arrays (local configurations Kx x rows M, a row per variable and combination of the gates
+    into it, or per grid point: M = sum of 2**k_v), with any leading batch shape,
     so that one graph serves the sampler and the per-draw recovery.
     """
     order = [v for v in r.order if v in nodes]
@@ -222,14 +247,22 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str], method: str =
     sign = np.array([r.claims[c].sign for c in claims])
     gidx = {c: j for j, c in enumerate(gated)}
     row_node, row_col, row_gates = [], [], []  # per row: its node's position and column; (gated claim, on?)
+    row_grid, gridded = [], {}  # per row: its grid point (-1: a combination); column -> its gridded claims
     for j, n in enumerate(nodes_by_col):
         mine = [c for c in gated if pos[r.claims[c].effect] == n]
-        if len(mine) > MAX_GATES:
-            raise ValueError(f"{len(mine)} uncertain claims into {order[n]}; at most {MAX_GATES}")
+        if len(mine) > max_gates:  # a row per point of the grid its gated sum lies on
+            gridded[j] = mine
+            for i in range(grid + len(mine)):
+                row_node.append(n)
+                row_col.append(j)
+                row_gates.append([])
+                row_grid.append(i)
+            continue
         for g in _table(len(mine)):
             row_node.append(n)
             row_col.append(j)
             row_gates.append(list(zip(mine, g)))
+            row_grid.append(-1)
     M = len(row_node)
     row_node, row_col = np.array(row_node, dtype=int), np.array(row_col, dtype=int)
     on = np.zeros((M, Cg))  # row m has gate c on
@@ -244,9 +277,12 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str], method: str =
         if c in gidx:
             push_rows[i] = on[:, gidx[c]]
     counts = np.bincount(row_col, minlength=N)  # rows of each node column, contiguous
-    table_rows = np.full((N, int(counts.max()) if M else 1), M)  # node column -> its rows, padded with M (-huge)
-    for j, start in enumerate(np.cumsum(counts) - counts):
-        table_rows[j, : counts[j]] = np.arange(start, start + counts[j])
+    starts = np.cumsum(counts) - counts
+    # node column -> its rows, padded with M (-huge); a gridded column's many rows are summed on their own
+    table_rows = np.full((N, max([int(counts[j]) for j in range(N) if j not in gridded], default=0) or 1), M)
+    for j, start in enumerate(starts):
+        if j not in gridded:
+            table_rows[j, : counts[j]] = np.arange(start, start + counts[j])
     Me = int(np.sum(is_event[row_node])) if M else 0  # event rows first, then index rows
     pinned = [v for v in index if v in measured]  # the measurement pins the level: sampled directly
     free = [v for v in index if v not in measured]  # non-centred about the base rate: no funnel
@@ -336,6 +372,21 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str], method: str =
         Xc = cause_state + (obs_mask * obs + idx_mask * level)[..., None, cause] if eliminate else X[..., cause]
         push = Xc * (sign * beta)[..., None, :]  # (*lead, Kx, C): s_c beta_c x_cause(c)
         eta = lb[..., None, row_node] + mm(push, push_rows, (*lead, Kx))  # (*lead, Kx, M): every row's propensity
+        chains, qs = {}, {}
+        if gridded:  # a gridded variable's rows: the gated sum at each grid point, its probability added to lp
+            shift, weight = [], []
+            for j in range(len(columns)):
+                if j not in gridded:
+                    shift.append(pt.zeros((*lead, Kx, int(counts[j]))))
+                    weight.append(pt.zeros((*lead, Kx, int(counts[j]))))
+                    continue
+                ids = gridded[j]
+                qs[j] = pt.broadcast_to(cred[[gidx[c] for c in ids]], (*lead, Kx, len(ids)))
+                ch = convolution.chain(pt, push[..., [claims.index(c) for c in ids]], qs[j], grid, len(ids))
+                chains[j] = ([gidx[c] for c in ids], ch)
+                shift.append(convolution.values(pt, ch))
+                weight.append(pt.log(pt.maximum(convolution.messages(pt, ch), np.asarray(TINY))))
+            eta = eta + pt.concatenate(shift, axis=-1)
         # each row's density: event rows and index rows apart
         parts = []
         if Me:
@@ -344,17 +395,41 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str], method: str =
             value = pt.broadcast_to(u[..., None, row_node[Me:]], (*lead, Kx, M - Me))
             parts.append(Index.logp(eta[..., Me:], value, tau[..., None, :]))
         lp = (parts[0] if len(parts) == 1 else pt.concatenate(parts, axis=-1)) + logw  # (*lead, Kx, M)
+        if gridded:
+            lp = lp + pt.concatenate(weight, axis=-1)
         pad = pt.concatenate([lp, pt.full((*lead, Kx, 1), np.asarray(HUGE_NEG))], axis=-1)
         node = pm.math.logsumexp(pad[..., table_rows], axis=-1)  # (*lead, Kx, N): gates summed per node
+        for j in gridded:
+            node = pt.set_subtensor(node[..., j], pm.math.logsumexp(lp[..., starts[j]: starts[j] + counts[j]],
+                                                                   axis=-1))
+        grid_gates = slack = None
+        if gridded:
+            grid_gates, slack = pt.zeros((*lead, Kx, Cg)), pt.zeros((*lead, Kx, N))
+            for j, (cols, ch) in chains.items():
+                q = qs[j]
+                # the factor is linear in each gate's probability: P(on | ...) = q (1 + (1 - q) d log F / d q)
+                d = pt.grad(node[..., j].sum(), q)
+                grid_gates = pt.set_subtensor(grid_gates[..., cols], q * (1.0 + (1.0 - q) * d))
+                # the propensities the sum and its rounding span: the column's first to last grid row
+                lo, hi = eta[..., starts[j]], eta[..., starts[j] + counts[j] - 1]
+                n = nodes_by_col[j]
+                if is_event[n]:
+                    curv = Event.curvature(lo, hi)
+                else:
+                    curv = Index.curvature(lo, hi, u[..., n, None], noise[..., index.index(columns[j]), None])
+                delta = convolution.bound(pt, ch, curv)  # (*lead, Kx): the most the factor can have moved
+                rel = delta / pt.maximum(pt.exp(node[..., j]) - delta, np.asarray(TINY))
+                slack = pt.set_subtensor(slack[..., j], pt.log1p(pt.minimum(rel, np.asarray(1e300))))
         rows = pt.exp(lp - node[..., row_col])  # (*lead, Kx, M): each variable's gate combinations given k
         terms = [(soft_cols[ob.id], pt.log(report_prob(X[..., pos[ob.variable]], float(ob.value), q)))
                  for ob, q in soft]
         levels = level[..., [pos[v] for v in index]] if index else pt.zeros((*lead, 0))
-        return Local(node, terms, jac, levels, rows, lp)
+        return Local(node, terms, jac, levels, rows, lp, grid_gates, slack, chains)
 
     out = Marginal(model, {}, latent, configs, equations, list(gated), list(index), lay,
                    row_var=[order[n] for n in row_node], row_on=on, columns=columns,
-                   node_state=node_state[:, nodes_by_col], scopes=scopes, plan=plan_)
+                   node_state=node_state[:, nodes_by_col], scopes=scopes, plan=plan_, gridded=gridded,
+                   row_grid=np.array(row_grid, dtype=int), grid=grid)
     with model:
         loc = out.local()
         for ob in r.evidence:

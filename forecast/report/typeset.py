@@ -52,6 +52,9 @@ def plain_warnings(diag: dict) -> list[str]:
             n = diag["divergences"]
             out.append(f"The sampler hit {n} divergent transition{'s' * (n != 1)}: part of the posterior may be "
                        "missed and the results may be biased.")
+    note = summary.approximation_note(diag)
+    if note:
+        out.append(note[0].upper() + note[1:] + ".")
     k = diag.get("pareto_k")
     if k is not None and k > summary.PARETO_K_MAX:
         out.append(f"A reweighted result leans on few draws (Pareto k {k:.2f} > {summary.PARETO_K_MAX}): treat it "

@@ -4,10 +4,11 @@ Conditioning on evidence sums every binary latent of the evidence's ancestral se
 exactly: the unobserved events jointly (``2**L`` configurations) up to ``MAX_LATENT`` of them,
 beyond that one at a time in a min-fill order (:mod:`forecast.spec.order`), whose width (the
 most of them one step couples) is capped instead; and the gates of the uncertain claims into
-each variable locally (``2**k`` combinations). All are capped; the
-caps live here (plain Python, no PyMC) so that :func:`forecast.spec.resolve.resolve`
-rejects a model over them with a :class:`~forecast.spec.errors.SpecError` (exit 2) in every
-command, ``forecast check`` included, instead of the engine failing mid-run.
+each variable locally (``2**k`` combinations up to ``MAX_GATES``, beyond that on a grid with a
+stated error bound: :mod:`forecast.compile.convolution`). The caps live here (plain Python, no
+PyMC) so that :func:`forecast.spec.resolve.resolve` rejects a model over them with a
+:class:`~forecast.spec.errors.SpecError` (exit 2) in every command, ``forecast check`` included,
+instead of the engine failing mid-run.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 MAX_LATENT = 12  # latent events upstream of the evidence enumerated jointly (4096 configurations); beyond: eliminated
 MAX_WIDTH = 12  # beyond MAX_LATENT: the most latent events one elimination step couples (2**13 entries per draw)
 MAX_SCOPE = 8  # beyond MAX_LATENT: latent events in one variable's equation (its table: 2**8 states per draw)
-MAX_GATES = 10  # uncertain claims (0 < credence < 1) into one variable: 2**10 local combinations
+MAX_GATES = 10  # uncertain claims into one variable enumerated (2**10 combinations); beyond: summed on a grid
 SHOW = 8  # ids named in a message before "…"
 
 
@@ -109,15 +110,7 @@ def problems(r: Resolved) -> list[Problem]:
                 f"{len(latent)} unobserved events upstream of the evidence, and summing them out couples "
                 f"{p.width + 1} at once ({_names(coupled)}); the exact engine couples at most {MAX_WIDTH + 1} "
                 "(observe some of them, or drop claims or evidence)")))
-    for v in r.order:
-        if v not in nodes:
-            continue
-        gated = gated_claims(r, v)
-        if len(gated) > MAX_GATES:
-            out.append(Problem(f, f"variables.{v}", (
-                f"{len(gated)} uncertain claims into it ({_names(gated)}), upstream of the evidence; the exact "
-                f"engine sums out at most {MAX_GATES} (give some a credence of 0 or 1, or merge them)")))
-    return out
+    return out  # more than MAX_GATES uncertain claims into one variable: summed on a grid, with a stated bound
 
 
 # ---- run settings: one rule set for the command line's parser and the Python API --------------------------
