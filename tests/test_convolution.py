@@ -23,7 +23,6 @@ import itertools
 from pathlib import Path
 
 import numpy as np
-import pymc as pm
 import pytest
 import tomli_w
 from scipy.special import expit
@@ -32,8 +31,9 @@ from scipy.stats import binom, norm
 from forecast.analyses.recovery import build_recovery
 from forecast.compile import Numbers, ancestral_set, convolution
 from forecast.compile.kinds import Event
-from forecast.compile.marginal import U, Z, build_marginal
+from forecast.compile.marginal import build_marginal
 from forecast.spec import load_model, load_prior_set, resolve
+from tests.test_elimination import random_draws
 from tests.test_equations import random_model
 
 T = 6  # parameter draws per random model
@@ -105,14 +105,7 @@ def paths(seed: int, folder: Path, method: str):
     grid = build_marginal(r, numbers, nodes, method=method, max_gates=0, grid=64)
     if not grid.gridded:
         return None
-    rng = np.random.default_rng(seed)
-    flat = {}
-    for n in exact.layout.vectors:
-        flat[n] = np.asarray(pm.draw(exact.model[n], draws=T, random_seed=seed), dtype=float).reshape(T, -1)
-    for n in (U, Z):
-        if n in exact.model.named_vars:
-            flat[n] = rng.normal(0.0, 1.5, (T, int(exact.model[n].shape.eval()[-1])))
-    return numbers, exact, grid, flat
+    return numbers, exact, grid, random_draws(exact, seed, T)
 
 
 def test_gridded_gates_agree_with_enumeration_within_the_stated_bound(tmp_path):

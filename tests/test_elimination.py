@@ -114,14 +114,20 @@ def both_paths(seed: int, folder: Path):
     nodes = ancestral_set(r, {o.variable for o in r.evidence})
     enum = build_marginal(r, numbers, nodes, method="enumerate")
     elim = build_marginal(r, numbers, nodes, method="eliminate")
+    return r, numbers, enum, elim, random_draws(enum, seed, T)
+
+
+def random_draws(mg, seed: int, T: int) -> dict[str, np.ndarray]:
+    """``T`` draws of the marginal model ``mg``'s free variables: the prior vectors from their priors, the index
+    levels (logit or non-centred) from a wide Normal."""
     rng = np.random.default_rng(seed)
     flat = {}
-    for n in enum.layout.vectors:
-        flat[n] = np.asarray(pm.draw(enum.model[n], draws=T, random_seed=seed), dtype=float).reshape(T, -1)
+    for n in mg.layout.vectors:
+        flat[n] = np.asarray(pm.draw(mg.model[n], draws=T, random_seed=seed), dtype=float).reshape(T, -1)
     for n in (U, Z):
-        if n in enum.model.named_vars:
-            flat[n] = rng.normal(0.0, 1.5, (T, int(enum.model[n].shape.eval()[-1])))
-    return r, numbers, enum, elim, flat
+        if n in mg.model.named_vars:
+            flat[n] = rng.normal(0.0, 1.5, (T, int(mg.model[n].shape.eval()[-1])))
+    return flat
 
 
 SEEDS = [s for s in range(30) if s % 3 != 2]  # 20 models: 17 with evidence and latent events
