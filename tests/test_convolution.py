@@ -139,14 +139,14 @@ def test_gridded_gates_agree_with_enumeration_within_the_stated_bound(tmp_path):
 UP, DOWN, BETA, KAPPA, BASE_A, BASE_B = 20, 10, 0.3, 0.6, 0.4, 0.15
 
 
-def thirty_claims(folder: Path) -> Path:
+def thirty_claims(folder: Path, up: int = UP, down: int = DOWN) -> Path:
     """A -> B through 20 "raises" and 10 "lowers" claims of strength 0.3 and credence 0.6 (fixed), B observed
     true; C a child of B. The gated sum is 0.3 (n_up - n_down) with binomial counts: exact answers in closed
     form."""
     claims = [{"id": f"{d}{i:02d}", "cause": "A", "effect": "B", "direction": d,
                "strength": {"dist": "DiracDelta", "kwargs": {"c": BETA}}, "credence": KAPPA, "source": "src",
                "locator": "1", "paraphrase": "p"}
-              for d, n in (("raises", UP), ("lowers", DOWN)) for i in range(n)]
+              for d, n in (("raises", up), ("lowers", down)) for i in range(n)]
     doc = {"model": {"id": "thirty", "title": "thirty claims"},
            "sources": [{"id": "src", "title": "t", "reliability": "A", "credibility": 1, "file": "none.txt"}],
            "variables": [{"id": "A", "label": "A", "kind": "event", "base": BASE_A},
@@ -205,3 +205,24 @@ def closed_form_prior_again() -> float:
     nu, nd = np.arange(UP + 1)[:, None], np.arange(DOWN + 1)[None, :]
     prior = binom.pmf(nu, UP, KAPPA) * binom.pmf(nd, DOWN, KAPPA)
     return float((prior * expit(np.log(BASE_B / (1 - BASE_B)) + BETA * (nu - nd))).sum())
+
+
+def test_export_sums_many_gates_on_the_grid_within_its_note(tmp_path):
+    """12 uncertain claims into B (8 raise, 4 lower): the exported table of B given A is the closed form within
+    the bound its note states (and not exact by accident)."""
+    import re
+
+    from forecast.analyses import export as ex
+
+    e = ex.export(thirty_claims(tmp_path, 8, 4))
+    note = next(n for n in e.notes if "uncertain claims into B" in n)
+    assert "the gates of the 12 uncertain claims into B are summed on a 128-point grid" in note
+    bound = float(re.search(r"within ±([0-9.e-]+)", note).group(1))
+    table = e.network.get_cpds("B").get_values()  # (B false/true, A false/true)
+    nu, nd = np.arange(9)[:, None], np.arange(5)[None, :]
+    prior = binom.pmf(nu, 8, KAPPA) * binom.pmf(nd, 4, KAPPA)
+    lb = np.log(BASE_B / (1 - BASE_B))
+    want = [float(expit(lb)), float((prior * expit(lb + BETA * (nu - nd))).sum())]
+    err = np.abs(table[1] - want)
+    assert 0.0 < bound < 0.01 and np.all(err <= 1.06 * bound), (err, bound)  # the note has 2 digits (<= 5%)
+    assert err[1] > 1e-9
