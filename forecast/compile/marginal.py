@@ -12,7 +12,10 @@ nutpie) only sees continuous parameters:
 * the gates of the claims into one variable are enumerated locally
   (:math:`2^{k_v}` combinations, prior weight
   :math:`\prod_j \kappa_j^{g_j}(1-\kappa_j)^{1-g_j}`), because a gate enters
-  exactly one variable's propensity;
+  exactly one variable's propensity; beyond ``MAX_GATES`` of them on a grid
+  (:mod:`forecast.compile.convolution`: a row per grid point, the weights the
+  convolved distribution of their sum), within a bound the recovery states
+  (``Local.slack``);
 * an index level is a continuous parameter :math:`u_v = \operatorname{logit} x_v`
   with density :math:`\operatorname{Normal}(u_v \mid \eta_v, \tau_v)` (the same
   logit-normal as in :mod:`forecast.compile.builder`), which depends on the
