@@ -176,13 +176,13 @@ def _logit(p: np.ndarray) -> np.ndarray:
 
 
 def cpt(r: Resolved, v: str, values: dict[str, float], credence: dict[str, float], reps: dict[str, np.ndarray],
-        edges: np.ndarray) -> tuple[np.ndarray, list[str], float]:
+        edges: np.ndarray) -> tuple[np.ndarray, list[str], float | None]:
     """The CPT of ``v`` (states x parent configurations, last parent fastest, as pgmpy's ``TabularCPD``),
-    its parents, and the most any entry can be off (0: exact); ``reps[p]``: the value each state of parent ``p``
+    its parents, and the most any entry can be off where its gates are summed on a grid (None: exact);
+    ``reps[p]``: the value each state of parent ``p``
     stands for (events 0, 1; an index its bins' midpoints). Gates summed out exactly up to ``MAX_GATES`` of
     them, beyond that on a grid (module docstring)."""
-    claims = [c for c in r.variables[v].claims_in if credence[c] > 0.0]
-    parents = list(dict.fromkeys(r.claims[c].cause for c in claims))
+    claims, parents = _claims_parents(r, v, credence)
     rows = list(itertools.product(*(reps[p] for p in parents)))  # parent configurations, last parent fastest
     x = np.array(rows, dtype=float).reshape(len(rows), len(parents))
     gated = [c for c in claims if credence[c] < 1.0]
@@ -212,17 +212,22 @@ def cpt(r: Resolved, v: str, values: dict[str, float], credence: dict[str, float
         cdf = Index.below(cuts[:, None, None], eta[None], tau)  # (bins + 1, configs, G)
         table = (np.diff(cdf, axis=0) * w[None]).sum(axis=-1)
         table = table / table.sum(axis=0, keepdims=True)
-        curvature = 2.0 * np.exp(-0.5) / (np.sqrt(2.0 * np.pi) * tau**2)  # |d2 Phi((c - eta)/tau)/d eta2|, twice
-    off = 0.0 if ch is None else float(np.max(convolution.bound(np, ch, curvature), initial=0.0))
+        curvature = Index.bin_curvature(tau)
+    off = None if ch is None else float(np.max(convolution.bound(np, ch, curvature), initial=0.0))
     return table, parents, off
+
+
+def _claims_parents(r: Resolved, v: str, credence: dict[str, float]) -> tuple[list[str], list[str]]:
+    """The claims into ``v`` that are in the network (credence above 0) and their causes, its parents."""
+    claims = [c for c in r.variables[v].claims_in if credence[c] > 0.0]
+    return claims, list(dict.fromkeys(r.claims[c].cause for c in claims))
 
 
 def _too_large(r: Resolved, credence: dict[str, float], states: dict[str, list[str]]) -> list[Problem]:
     """A Problem per variable whose table (or its enumeration of gates) would exceed ``MAX_ENTRIES``."""
     out = []
     for v in r.order:
-        claims = [c for c in r.variables[v].claims_in if credence[c] > 0.0]
-        parents = list(dict.fromkeys(r.claims[c].cause for c in claims))
+        claims, parents = _claims_parents(r, v, credence)
         k = sum(credence[c] < 1.0 for c in claims)
         n = len(states[v]) * int(np.prod([len(states[p]) for p in parents], dtype=float))
         work = n * (2**k if k <= limits.MAX_GATES else convolution.GRID + k)
@@ -255,7 +260,7 @@ def network(r: Resolved, values: dict[str, float], bins: int = DEFAULT_BINS) -> 
     cpds, gridded = [], []
     for v in r.order:
         table, parents, off = cpt(r, v, values, credence, reps, edges)
-        if sum(0.0 < credence[c] < 1.0 for c in r.variables[v].claims_in) > limits.MAX_GATES:
+        if off is not None:
             gridded.append((v, off))
         bn.add_edges_from((p, v) for p in parents)
         cpds.append(TabularCPD(v, len(states[v]), table, evidence=parents or None,
@@ -275,7 +280,7 @@ def network(r: Resolved, values: dict[str, float], bins: int = DEFAULT_BINS) -> 
     elif not gridded:
         notes.append("exact: every variable is an event and every claim's gate is summed out in its table")
     for v, off in gridded:
-        n = sum(0.0 < credence[c] < 1.0 for c in r.variables[v].claims_in)
+        n = len(limits.gated_claims(r, v))
         notes.append(f"APPROXIMATE: the gates of the {n} uncertain claims into {v} are summed on a "
                      f"{convolution.GRID}-point grid: each entry of its table is within ±{off:.2g} of exact summation")
     for o in r.evidence:

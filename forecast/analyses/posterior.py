@@ -32,7 +32,6 @@ from forecast.analyses.health import health, namer
 from forecast.analyses.recovery import Enumerated, Factored, Recovery, build_recovery, sample_configs
 from forecast.analyses.summary import ESS_MIN, PARETO_K_MAX, RHAT_MAX  # noqa: F401 (re-exported)
 from forecast.compile import Numbers, ancestral_set
-from forecast.compile.convolution import Chain, gates_of, sample_terms
 from forecast.compile.kinds import measurement_logp, report_prob
 from forecast.compile.marginal import build_marginal
 from forecast.spec.errors import Problem, SpecError
@@ -123,9 +122,9 @@ class Posterior:
         T, K = self.config_probs.shape
         k0 = sample_configs(self.config_probs, 1, int(rng.integers(2**31)))[:, 0]  # (T,)
         cols = [rec.gated.index(c) for c in mine]
-        variables = _gate_variables(rec, mine)
+        variables = rec.gate_variables(mine)
         gates = {c: np.zeros(T) for c in mine}
-        chains = _grid_chains(rec, self.numbers, self.doubled)
+        chains = rec.grid_chains(self.numbers, self.doubled)
         logp = np.log(np.maximum(self.config_probs, 1e-300))  # (T, K): P(k | gates drawn so far)
         for v in variables:
             at = np.array([m for m, w in enumerate(rec.row_var) if w == v])
@@ -133,7 +132,7 @@ class Posterior:
             pick = at[sample_configs(p / p.sum(axis=1, keepdims=True), 1, int(rng.integers(2**31)))[:, 0]]
             for c, j in zip(mine, cols):
                 gates[c] = np.maximum(gates[c], rec.row_on[pick, j])  # a gate's on in at most its own rows
-            _grid_gates(rec, chains, v, k0, pick, gates, rng)
+            rec.draw_grid_gates(chains, v, k0, pick, gates, rng)
             logp = logp + np.log(np.maximum(rows[np.arange(T), :, pick], 1e-300))  # (T, K)
         probs = np.exp(logp - logp.max(axis=1, keepdims=True))
         probs /= probs.sum(axis=1, keepdims=True)
@@ -152,9 +151,9 @@ class Posterior:
         T = self.T
         x0 = joint.draw(1, rng)[:, 0, :]  # (T, L)
         cols = [rec.gated.index(c) for c in mine]
-        variables = _gate_variables(rec, mine)
+        variables = rec.gate_variables(mine)
         gates = {c: np.zeros(T) for c in mine}
-        chains = _grid_chains(rec, self.numbers)
+        chains = rec.grid_chains(self.numbers)
         node = joint.node.copy()
         for v in variables:
             j = mg.columns.index(v)
@@ -165,7 +164,7 @@ class Posterior:
             pick = at[sample_configs(p / p.sum(axis=1, keepdims=True), 1, int(rng.integers(2**31)))[:, 0]]
             for c, jc in zip(mine, cols):
                 gates[c] = np.maximum(gates[c], rec.row_on[pick, jc])
-            _grid_gates(rec, chains, v, k0, pick, gates, rng)
+            rec.draw_grid_gates(chains, v, k0, pick, gates, rng)
             node[:, :, j] = node[:, :, j] + np.log(np.maximum(rows[np.arange(T), :, pick], 1e-300))
         x = joint.draw(reps, np.random.default_rng(int(rng.integers(2**31))), node)
         return gates, {v: x[:, :, i] for i, v in enumerate(self.latent)}
@@ -298,45 +297,6 @@ class Posterior:
                     states={v: s for v, s in self.states.items() if v != ob.variable},
                     observations=tuple(rest), current=False)
         return post, np.asarray(logw, dtype=float).reshape(T)
-
-
-def _gate_variables(rec: Recovery, claims: list[str]) -> list[str]:
-    """The variables whose gates include some of ``claims`` (by their rows, or gridded)."""
-    cols = [rec.gated.index(c) for c in claims]
-    mg = rec.marginal
-    out = {rec.row_var[m] for m in range(len(rec.row_var)) if np.any(rec.row_on[m, cols] > 0)}
-    out |= {mg.columns[j] for j, ids in mg.gridded.items() if set(ids) & set(claims)}
-    return sorted(out)
-
-
-def _grid_chains(rec: Recovery, numbers: Numbers, doubled: tuple | None = None) -> dict:
-    """The gridded variables' chains (Recovery.chains), configurations doubled as the rows are (``without``)."""
-    if rec.chains is None:
-        return {}
-    out = rec.chains(numbers)
-    if doubled is None:
-        return out
-    two = rec.chains(numbers, doubled)
-    return {j: (cols, Chain(*(np.concatenate([getattr(ch, f), getattr(two[j][1], f)], axis=1)
-                              for f in ("low", "step", "shift", "frac", "on", "up")), ch.size, ch.terms))
-            for j, (cols, ch) in out.items()}
-
-
-def _grid_gates(rec: Recovery, chains: dict, v: str, k: np.ndarray, pick: np.ndarray, gates: dict,
-                rng: np.random.Generator) -> None:
-    """For a gridded ``v``: its gates (those in ``gates``) drawn jointly given the grid point ``pick`` (T,) (a row
-    of v) at its local configuration ``k`` (T,), by backward sampling along its chain."""
-    mg = rec.marginal
-    j = mg.columns.index(v)
-    if j not in chains:
-        return
-    cols, ch = chains[j]
-    t = np.arange(len(k))
-    at = Chain(*(getattr(ch, f)[t, k] for f in ("low", "step", "shift", "frac", "on", "up")), ch.size, ch.terms)
-    on = gates_of(sample_terms(at, mg.row_grid[pick], rng), at.up)  # (T, J)
-    for i, col in enumerate(cols):
-        if rec.gated[col] in gates:
-            gates[rec.gated[col]] = on[:, i]
 
 
 def psis(logw: np.ndarray) -> tuple[np.ndarray, float]:

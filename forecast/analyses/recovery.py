@@ -22,7 +22,7 @@ from pytensor.compile.mode import Mode
 from pytensor.graph.traversal import graph_inputs
 
 from forecast.compile import Numbers, set_hyper
-from forecast.compile.convolution import Chain
+from forecast.compile.convolution import Chain, gates_of, sample_terms
 from forecast.compile.elimination import log_partition, sample
 from forecast.compile.marginal import HUGE_NEG, Marginal, table
 from forecast.spec.order import Plan
@@ -127,6 +127,40 @@ class Recovery:
     chains: Callable[..., dict] | None = field(default=None, repr=False)
 
 
+    def gate_variables(self, claims: list[str]) -> list[str]:
+        """The variables whose gates include some of ``claims`` (by their rows, or gridded)."""
+        cols = [self.gated.index(c) for c in claims]
+        mg = self.marginal
+        out = {self.row_var[m] for m in range(len(self.row_var)) if np.any(self.row_on[m, cols] > 0)}
+        out |= {mg.columns[j] for j, ids in mg.gridded.items() if set(ids) & set(claims)}
+        return sorted(out)
+
+    def grid_chains(self, numbers: Numbers, doubled: tuple | None = None) -> dict:
+        """The gridded variables' chains (``chains``), configurations doubled as the rows are (``without``)."""
+        if self.chains is None:
+            return {}
+        out = self.chains(numbers)
+        if doubled is None:
+            return out
+        two = self.chains(numbers, doubled)
+        return {j: (cols, ch.join(two[j][1], axis=1)) for j, (cols, ch) in out.items()}
+
+    def draw_grid_gates(self, chains: dict, v: str, k: np.ndarray, pick: np.ndarray, gates: dict,
+                        rng: np.random.Generator) -> None:
+        """For a gridded ``v``: its gates (those in ``gates``) drawn jointly given the grid point ``pick`` (T,)
+        (a row of v) at its local configuration ``k`` (T,), by backward sampling along its chain."""
+        j = self.marginal.columns.index(v)
+        if j not in chains:
+            return
+        cols, ch = chains[j]
+        t = np.arange(len(k))
+        at = ch.apply(lambda x: x[t, k])
+        on = gates_of(sample_terms(at, self.marginal.row_grid[pick], rng), at.up)  # (T, J)
+        for i, col in enumerate(cols):
+            if self.gated[col] in gates:
+                gates[self.gated[col]] = on[:, i]
+
+
 def stated_bound(rho: np.ndarray) -> float:
     """The most a probability can be off the exact model's, from ``rho`` (T,): per draw, the posterior
     expectation of the relative error of the evidence's likelihood over the latent configurations
@@ -143,18 +177,13 @@ def _chains_fn(mg: Marginal, loc, batched: dict) -> Callable | None:
         return None
     outs = []
     for _, ch in loc.chains.values():  # every array at its full shape: (T, Kx) and (T, Kx, J)
-        full = ch.frac + ch.on + ch.up + ch.low[..., None] + ch.step[..., None]
-        outs += [pt.broadcast_to(x, full.shape[:-1]) for x in (ch.low, ch.step)]
-        outs += [pt.broadcast_to(x, full.shape) for x in (ch.shift, ch.frac, ch.on, ch.up)]
+        full = (ch.frac + ch.on + ch.up + ch.low[..., None] + ch.step[..., None]).shape
+        outs += [pt.broadcast_to(getattr(ch, a), full if a in Chain.PER_TERM else full[:-1]) for a in Chain.ARRAYS]
     fn = pytensor.function(list(batched.values()), outs, on_unused_input="ignore", mode=RECOVERY_MODE)
 
     def call(*args) -> dict:
-        got = [np.asarray(x) for x in fn(*args)]
-        out = {}
-        for i, (j, (cols, ch)) in enumerate(loc.chains.items()):
-            low, step, shift, frac, on, up = got[6 * i: 6 * i + 6]
-            out[j] = (cols, Chain(low, step, shift.astype(np.int64), frac, on, up, ch.size, ch.terms))
-        return out
+        got = iter(fn(*args))
+        return {j: (cols, ch.apply(lambda _: np.asarray(next(got)))) for j, (cols, ch) in loc.chains.items()}
     return call
 
 
@@ -212,13 +241,8 @@ def _compile_factored(mg: Marginal, draws: dict[str, np.ndarray], T: int) -> tup
     marg = pt.grad(logz.sum(), node)  # (T, Kx, N): P(local configuration of each column's factor)
     at = [mg.columns.index(v) for v in mg.latent]
     events = (marg * mg.node_state).sum(axis=1)[:, at] if L else pt.zeros((T, 0))
-    row_col = [mg.columns.index(v) for v in mg.row_var]
-    if not mg.gated:
-        gates = pt.zeros((T, 0))
-    elif mg.gridded:
-        gates = (marg[..., mg.gate_col] * mg.gates(loc)).sum(axis=1)
-    else:
-        gates = pt.dot((marg[..., row_col] * loc.rows).sum(axis=1), mg.row_on)
+    # P(gate on) = sum over its effect's local configurations of P(configuration) P(gate on | configuration)
+    gates = (marg[..., mg.gate_col] * mg.gates(loc)).sum(axis=1) if mg.gated else pt.zeros((T, 0))
     if loc.slack is not None:  # E[relative error] over the configurations: the partition with the slack in
         tabs_s = [table(node[..., j] + loc.slack[..., j], len(s)) for j, s in enumerate(mg.scopes)]
         tabs_s += [pt.broadcast_to(unary[i], (T, 2)) for i in range(L)]

@@ -50,6 +50,18 @@ class Chain:
     size: int  # grid points the sum can reach: grid + J (each term rounds up by at most one)
     terms: int  # J
 
+    ARRAYS = ("low", "step", "shift", "frac", "on", "up")
+    PER_TERM = ("shift", "frac", "on", "up")  # (*lead, J); the others (*lead,)
+
+    def apply(self, f) -> Chain:
+        """The same chain with ``f`` applied to each array (e.g. a selection of draws and configurations)."""
+        return Chain(*(f(getattr(self, a)) for a in self.ARRAYS), self.size, self.terms)
+
+    def join(self, other: Chain, axis: int) -> Chain:
+        """This chain's arrays and ``other``'s concatenated along ``axis`` (NumPy)."""
+        return Chain(*(np.concatenate([getattr(self, a), getattr(other, a)], axis=axis) for a in self.ARRAYS),
+                     self.size, self.terms)
+
 
 def chain(xp, w, q, grid: int = GRID, J: int | None = None) -> Chain:
     """The terms of ``w`` (*lead, J) (the gated pushes :math:`s_c \\beta_c x_c`) with gate probabilities ``q``
@@ -76,7 +88,7 @@ def messages(xp, ch: Chain, keep: bool = False):
     list of the distributions before each term (backward sampling reads them)."""
     lead = tuple(ch.low.shape)
     J = ch.terms
-    p = xp.concatenate([xp.ones((*lead, 1)), xp.zeros((*lead, ch.size - 1))], axis=-1) + 0.0 * ch.low[..., None]
+    p = xp.concatenate([xp.ones((*lead, 1)), xp.zeros((*lead, ch.size - 1))], axis=-1)
     kept = []
     for j in range(J):
         if keep:

@@ -105,6 +105,12 @@ class Index:
         return out / tau**3
 
     @staticmethod
+    def bin_curvature(tau):
+        """The most |d^2 / d eta^2| of a bin's mass Phi((b - eta)/tau) - Phi((a - eta)/tau) can be: twice the most
+        of |phi'(z)| / tau^2, phi'(z) = -z phi(z) peaking at z = +-1 (NumPy: exported tables)."""
+        return 2.0 * np.exp(-0.5) / (np.sqrt(2.0 * np.pi) * tau**2)
+
+    @staticmethod
     def below(u, eta: np.ndarray, tau) -> np.ndarray:
         """P(logit level <= u | eta, tau): the logit-normal's CDF on the logit scale (NumPy; u may be +-inf)."""
         return ndtr((u - eta) / tau)

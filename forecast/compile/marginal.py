@@ -49,7 +49,6 @@ also gives the joint with one observation changed: how
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -61,6 +60,7 @@ from forecast.compile import convolution
 from forecast.compile.builder import Numbers
 from forecast.compile.elimination import TINY, log_partition
 from forecast.compile.kinds import Event, Index, report_prob
+from forecast.compile.rows import combinations, row_tables
 from forecast.compile.vectors import Layout, hyper_vector, vector_prior
 from forecast.spec.limits import MAX_GATES, MAX_LATENT, MAX_SCOPE, MAX_WIDTH, factor_scopes  # checked up front too
 from forecast.spec.order import Plan, plan
@@ -68,10 +68,6 @@ from forecast.spec.resolve import Resolved
 
 U, Z = "u__level", "z__level"  # index levels: pinned by a measurement (logit), free (non-centred)
 HUGE_NEG = -1e300  # log density of the padding rows (finite: no inf in gradients)
-
-
-def _table(n: int) -> np.ndarray:
-    return np.array(list(itertools.product([0.0, 1.0], repeat=n)), dtype=float).reshape(2**n, n)
 
 
 @dataclass
@@ -130,6 +126,7 @@ class Marginal:
     gridded: dict[int, list[str]] = field(default_factory=dict)
     row_grid: np.ndarray | None = None  # (M,): a row's grid point (-1: a gate combination)
     grid: int = 0  # the grid's points (forecast.compile.convolution.GRID unless asked otherwise)
+    gate_col: list[int] = field(default_factory=list)  # the column of each uncertain claim's effect (``gated``)
 
     @property
     def eliminated(self) -> bool:
@@ -190,12 +187,6 @@ class Marginal:
         out = _mm(loc.rows, self.row_on)
         return out if loc.grid_gates is None else out + loc.grid_gates
 
-    @property
-    def gate_col(self) -> list[int]:
-        """The column of each uncertain claim's effect (``gated`` order)."""
-        return [self.columns.index(self.row_var[int(np.flatnonzero(self.row_on[:, j])[0])]) if
-                self.row_on[:, j].any() else next(k for k, ids in self.gridded.items() if c in ids)
-                for j, c in enumerate(self.gated)]
 
 
 def table(column: pt.TensorVariable, k: int) -> pt.TensorVariable:
@@ -244,49 +235,13 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str], method: str =
     ev, ix = np.flatnonzero(is_event), np.flatnonzero(~is_event)  # node positions of events, of indices
     nodes_by_col = [*ev, *ix]  # the columns of ``lp``: events, then indices
     columns = [order[n] for n in nodes_by_col]
-    # One row per (node, combination of the gates into it): 2**k_v rows for a node with k_v gated claims.
-    Cg = len(gated)
     cause = np.array([pos[r.claims[c].cause] for c in claims], dtype=int)
     sign = np.array([r.claims[c].sign for c in claims])
     gidx = {c: j for j, c in enumerate(gated)}
-    row_node, row_col, row_gates = [], [], []  # per row: its node's position and column; (gated claim, on?)
-    row_grid, gridded = [], {}  # per row: its grid point (-1: a combination); column -> its gridded claims
-    for j, n in enumerate(nodes_by_col):
-        mine = [c for c in gated if pos[r.claims[c].effect] == n]
-        if len(mine) > max_gates:  # a row per point of the grid its gated sum lies on
-            gridded[j] = mine
-            for i in range(grid + len(mine)):
-                row_node.append(n)
-                row_col.append(j)
-                row_gates.append([])
-                row_grid.append(i)
-            continue
-        for g in _table(len(mine)):
-            row_node.append(n)
-            row_col.append(j)
-            row_gates.append(list(zip(mine, g)))
-            row_grid.append(-1)
-    M = len(row_node)
-    row_node, row_col = np.array(row_node, dtype=int), np.array(row_col, dtype=int)
-    on = np.zeros((M, Cg))  # row m has gate c on
-    off = np.zeros((M, Cg))  # row m belongs to c's effect, with gate c off
-    for m, gates in enumerate(row_gates):
-        for c, x in gates:
-            (on if x else off)[m, gidx[c]] = 1.0
-    # claim -> row: an always-on claim pushes every row of its effect, a gated one the rows where it is on
-    effect_of = np.array([pos[r.claims[c].effect] for c in claims], dtype=int)
-    push_rows = (effect_of[:, None] == row_node[None, :]).astype(float)
-    for i, c in enumerate(claims):
-        if c in gidx:
-            push_rows[i] = on[:, gidx[c]]
-    counts = np.bincount(row_col, minlength=N)  # rows of each node column, contiguous
-    starts = np.cumsum(counts) - counts
-    # node column -> its rows, padded with M (-huge); a gridded column's many rows are summed on their own
-    table_rows = np.full((N, max([int(counts[j]) for j in range(N) if j not in gridded], default=0) or 1), M)
-    for j, start in enumerate(starts):
-        if j not in gridded:
-            table_rows[j, : counts[j]] = np.arange(start, start + counts[j])
-    Me = int(np.sum(is_event[row_node])) if M else 0  # event rows first, then index rows
+    rt = row_tables(claims, gated, {c: pos[r.claims[c].effect] for c in claims}, nodes_by_col, is_event,
+                    max_gates, grid)
+    M, Me, row_node, row_col = rt.M, rt.events, rt.node, rt.col
+    gridded, counts, starts = rt.gridded, rt.counts, rt.starts
     pinned = [v for v in index if v in measured]  # the measurement pins the level: sampled directly
     free = [v for v in index if v not in measured]  # non-centred about the base rate: no funnel
     # The latent states at the local configurations: ``node_state`` (Kx, N) of each variable in its own
@@ -296,7 +251,7 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str], method: str =
         if len(latent) > MAX_LATENT:
             raise ValueError(f"{len(latent)} unobserved events lie upstream of the evidence; at most {MAX_LATENT} "
                              "can be enumerated (eliminate them instead)")
-        configs = _table(len(latent))
+        configs = combinations(len(latent))
         node_state = np.zeros((len(configs), N))
         for j, v in enumerate(latent):
             node_state[:, pos[v]] = configs[:, j]
@@ -333,7 +288,7 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str], method: str =
         vector_prior("noise", [(v, numbers.noise[v]) for v in index], lay)
         cred = hyper_vector(lay, "hp__credence", [f"hp__credence__{c}" for c in gated],
                             [numbers.credence[c] for c in gated])
-        logw = pt.dot(on, pt.log(cred)) + pt.dot(off, pt.log1p(-cred)) if Cg else pt.zeros(M)  # (M,): gate prior
+        logw = pt.dot(rt.on, pt.log(cred)) + pt.dot(rt.off, pt.log1p(-cred)) if gated else pt.zeros(M)  # (M,)
         obs = pt.stack([pm.Data(f"obs__{v}", float(observed[v])) if v in observed else pt.as_tensor(0.0)
                         for v in order]) if N else pt.zeros(0)
         if pinned:
@@ -348,11 +303,6 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str], method: str =
     def equations(values: dict, lead: tuple[int, ...]) -> Local:
         def rv(name):
             return values.get(name, model[name])
-
-        def mm(a, m, shape):  # (*shape, n) @ (n, m) as one matrix product -> (*shape, m)
-            if not m.shape[0]:
-                return pt.zeros((*shape, m.shape[1]))
-            return pt.dot(a.reshape((-1, m.shape[0])), m).reshape((*shape, m.shape[1]))
 
         base = lay.assemble("base", values, lead)  # (*lead, N)
         beta = lay.assemble("effect", values, lead)  # (*lead, C)
@@ -374,7 +324,7 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str], method: str =
         X = node_state + obs_mask * obs + idx_mask * level[..., None, :]
         Xc = cause_state + (obs_mask * obs + idx_mask * level)[..., None, cause] if eliminate else X[..., cause]
         push = Xc * (sign * beta)[..., None, :]  # (*lead, Kx, C): s_c beta_c x_cause(c)
-        eta = lb[..., None, row_node] + mm(push, push_rows, (*lead, Kx))  # (*lead, Kx, M): every row's propensity
+        eta = lb[..., None, row_node] + _mm(push, rt.push)  # (*lead, Kx, M): every row's propensity
         chains, qs = {}, {}
         if gridded:  # a gridded variable's rows: the gated sum at each grid point, its probability added to lp
             shift, weight = [], []
@@ -401,13 +351,13 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str], method: str =
         if gridded:
             lp = lp + pt.concatenate(weight, axis=-1)
         pad = pt.concatenate([lp, pt.full((*lead, Kx, 1), np.asarray(HUGE_NEG))], axis=-1)
-        node = pm.math.logsumexp(pad[..., table_rows], axis=-1)  # (*lead, Kx, N): gates summed per node
+        node = pm.math.logsumexp(pad[..., rt.table], axis=-1)  # (*lead, Kx, N): gates summed per node
         for j in gridded:
             node = pt.set_subtensor(node[..., j], pm.math.logsumexp(lp[..., starts[j]: starts[j] + counts[j]],
                                                                    axis=-1))
         grid_gates = slack = None
         if gridded:
-            grid_gates, slack = pt.zeros((*lead, Kx, Cg)), pt.zeros((*lead, Kx, N))
+            grid_gates, slack = pt.zeros((*lead, Kx, len(gated))), pt.zeros((*lead, Kx, N))
             for j, (cols, ch) in chains.items():
                 q = qs[j]
                 # the factor is linear in each gate's probability: P(on | ...) = q (1 + (1 - q) d log F / d q)
@@ -430,9 +380,9 @@ def build_marginal(r: Resolved, numbers: Numbers, nodes: set[str], method: str =
         return Local(node, terms, jac, levels, rows, lp, grid_gates, slack, chains)
 
     out = Marginal(model, {}, latent, configs, equations, list(gated), list(index), lay,
-                   row_var=[order[n] for n in row_node], row_on=on, columns=columns,
+                   row_var=[order[n] for n in row_node], row_on=rt.on, columns=columns,
                    node_state=node_state[:, nodes_by_col], scopes=scopes, plan=plan_, gridded=gridded,
-                   row_grid=np.array(row_grid, dtype=int), grid=grid)
+                   row_grid=rt.grid, grid=grid, gate_col=[nodes_by_col.index(pos[r.claims[c].effect]) for c in gated])
     with model:
         loc = out.local()
         for ob in r.evidence:
