@@ -118,6 +118,17 @@ def parser() -> argparse.ArgumentParser:
     rp.add_argument("--no-evidence-impact", action="store_true",
                     help="skip leaving each observation out (the evidence log then lists the observations "
                          "without how much each moved the forecasts)")
+    sp = sub.add_parser("signposts", help="what to watch: how much seeing each unobserved variable would move "
+                                          "each question")
+    _common(sp)
+    _sampling(sp)
+    sp.add_argument("--question", action="append", default=[], metavar="ID",
+                    help="only this question (repeatable; default: every question)")
+    sp.add_argument("--top", type=_top, default=None, metavar="N",
+                    help="indicators printed per question (default 3, or 10 with --question)")
+    sp.add_argument("--no-fresh", action="store_true",
+                    help="never sample a fresh posterior for a branch the draws cannot carry (flag it instead)")
+    sp.add_argument("--json", action="store_true", help="print JSON instead of tables")
     ex = sub.add_parser("export", help="write the network as a discrete Bayesian network (BIF, XMLBIF, XDSL, UAI)")
     _common(ex)
     ex.add_argument("--format", required=True, choices=limits.EXPORT_FORMATS,
@@ -138,6 +149,16 @@ def _at(text: str) -> str:
     except ValueError as err:
         raise argparse.ArgumentTypeError(f"'{text}': {err}") from None
     return text.strip()
+
+
+def _top(text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: expected at least 1")
+    return value
 
 
 def _bins(text: str) -> int:
@@ -248,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return render.run_command(args, _pairs(args.set, "--set"), _assign(args.observe, "--observe"),
                                       _assign(args.do, "--do"))
+        if args.command == "signposts":
+            return render.signposts_command(args, _pairs(args.set, "--set"))
         if args.command == "whatif":
             return render.whatif_command(args, _pairs(args.set, "--set"), _assign(args.observe, "--observe"),
                                          _assign(args.do, "--do"))

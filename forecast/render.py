@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from forecast.analyses.summary import approximation_note, level, level_change, pct, pts  # the one rounding rule
+from forecast.analyses.summary import approximation_note, level, level_change, pct, pts, shift  # one rounding rule
 from forecast.spec import jsonio
 
 
@@ -177,6 +177,75 @@ def print_whatif(cmp: dict) -> None:
     for who, d in cmp["diagnostics"].items():
         for line in diagnostics_lines(d):
             out.print(f"{who}: {line}", style="yellow" if "warning" in line else "dim")
+
+
+def signposts_command(args, sets) -> int:
+    from forecast.spec.errors import Problem, SpecError, did_you_mean
+
+    s = _session(args, sets, args.priors)
+    known = [q.id for q in s.model.questions]
+    bad = [q for q in args.question if q not in known]
+    if bad:  # before any sampling
+        raise SpecError([Problem(str(s.model_path), f"questions.{q}", "no such question" + did_you_mean(q, known))
+                         for q in bad])
+    base = _simulate(s, "baseline", s.run)
+    from forecast.analyses.signposts import signposts
+
+    with err.status("signposts…") as status:
+        data = signposts(s, base, args.question or None, fresh=not args.no_fresh,
+                         progress=lambda msg: status.update(f"signposts: {msg}…"))
+    if args.json:
+        print(jsonio.dumps(data, indent=2))
+        warn_stderr(data["diagnostics"])
+    else:
+        print_signposts(data, args.top or (10 if args.question else 3))
+    return 0
+
+
+def _branch(d: dict) -> str:
+    """A branch's forecast and word, and a mark where few draws carry it or it was sampled afresh."""
+    if d["forecast"] is None:
+        return "–"
+    mark = " (sampled afresh)" if d.get("fresh") else "" if d["trusted"] else f" (!ESS {d['ess']:.0f})"
+    return f"{pct(d['forecast'])} {d['word']}{mark}"
+
+
+def print_signposts(data: dict, top: int) -> None:
+    """The overall ranking (top 10), then each question's top ``top`` indicators with both branches."""
+    t = Table(title="What to watch: the unobserved variables whose outcome would most sharpen the forecasts "
+                    "(every question, weighted by importance)", title_justify="left")
+    for col in ("#", "watch", "chance", "moves most", "now", "if it happens", "if not", "expected shift",
+                "uncertainty removed"):
+        t.add_column(col, justify="left" if col in ("watch", "moves most") else "right")
+    for i, o in enumerate(data["overall"][:10], 1):
+        tp = o["top"]
+        t.add_row(str(i), o["watch"], pct(o["p_yes"]), tp["question"], pct(tp["now"]),
+                  pct(tp["if_yes"]) if tp["if_yes"] is not None else "–",
+                  pct(tp["if_no"]) if tp["if_no"] is not None else "–", shift(tp["expected_change"]),
+                  pct(tp["uncertainty_removed"]))
+    out.print(t)
+    for qid, q in data["questions"].items():
+        rows = q["indicators"][:top]
+        t = Table(title=f"{qid}: {q['text']}  now {pct(q['now'])}, {q['word']}", title_justify="left")
+        for col in ("watch", "chance", "if it happens", "if not", "expected shift", "uncertainty removed", "how"):
+            t.add_column(col, justify="left" if col in ("watch", "if it happens", "if not", "how") else "right")
+        for d in rows:
+            t.add_row(d["watch"], pct(d["p_yes"]), _branch(d["yes"]), _branch(d["no"]), shift(d["expected_change"]),
+                      pct(d["uncertainty_removed"]), d["method"])
+        out.print(t)
+    n_exact = sum(d["method"] == "exact" for q in data["questions"].values() for d in q["indicators"])
+    n_all = sum(len(q["indicators"]) for q in data["questions"].values())
+    out.print(f"{n_exact} of {n_all} indicator-question pairs exact given each draw (the evidence's ancestral set and "
+              f"the events below it); the rest from the simulated worlds of every draw. An index is watched as a "
+              f"reading with sd {data['reading_sd']:g} against the question's threshold on it (else 0.5).",
+              style="dim")
+    if data["untrusted"]:
+        out.print(f"! few effective draws carry a branch of: {', '.join(data['untrusted'])} (fewer than "
+                  f"{pct(data['branch_ess_share'])} of the draws, or Pareto k above {data['pareto_k_max']}): treat "
+                  "those branches as indicative", style="yellow")
+    for line in diagnostics_lines(data["diagnostics"]):
+        warn = line.startswith("warning")
+        (err if warn else out).print(line, style="yellow" if warn else "dim")
 
 
 def ensure_dir(path: str) -> Path:

@@ -2,6 +2,10 @@
 by reweighting the baseline's draws (or sampled anew where ``Posterior.without_untrusted`` says the draws
 cannot carry it) against a fresh posterior without it (tolerances: ``test_shortcuts_hanoi._agree``). Split from
 ``test_shortcuts_hanoi.py`` so that the suite's workers, which take whole files, share the work.
+
+Signposts on Hanoi are here too (this file has a Hanoi posterior): every question ranks every unobserved
+variable, and the worlds' estimates (the shortcut used outside the exact set) agree with the exact ones
+where both exist.
 """
 
 from __future__ import annotations
@@ -31,3 +35,49 @@ def test_the_measurement_that_dominates_its_level_is_sampled_anew(hanoi):
     _, base = hanoi
     assert base.posterior.without_untrusted("e05")
     assert all(base.posterior.without_untrusted(e) is None for e in ("e01", "e02", "e03", "e04", "e06"))
+
+
+def test_signposts_rank_every_unobserved_variable_for_every_question(hanoi):
+    from forecast.analyses.signposts import indicators, signposts
+    from forecast.analyses.summary import stat
+
+    s, base = hanoi
+    data = signposts(s, base)
+    r = base.resolved
+    watch = {i.variable for i in indicators(r)}
+    assert len(data["questions"]) == len(r.model.questions) == 24
+    for q in r.model.questions:
+        d = data["questions"][q.id]
+        assert {row["variable"] for row in d["indicators"]} == watch - {q.variable}, q.id
+        run = stat(base, f"q:{q.id}")  # the forecast now: the run's, within its Monte Carlo error
+        assert abs(d["now"] - run["mean"]) <= 4 * run["mcse"] + 1e-9, (q.id, d["now"], run)
+    assert len(data["overall"]) == len(watch)
+
+
+def test_signposts_from_the_worlds_match_the_exact_answers(hanoi):
+    """The worlds' estimate of every pair the exact set also answers, within 4 of its Monte Carlo errors (its
+    per-draw values carry the worlds' noise and the draws', so its error bounds the difference to the exact
+    answer at the same draws)."""
+    import numpy as np
+
+    from forecast.analyses import signposts as sp
+
+    s, base = hanoi
+    r = base.resolved
+    inds, qs = sp.indicators(r), sp.judged(r)
+    ex = sp._exact(s, base)
+    exact = sp._exact_pairs(ex, inds, qs, base.draws)
+    worlds = sp._world_pairs(s, base, inds, qs, set())
+    assert len(exact) > 200
+    bad = []
+    for key, (a, b, f) in exact.items():
+        want, got = sp.branches(a, b, f), sp.branches(*worlds[key])
+        for side in ("yes", "no"):
+            w, g = want[side]["forecast"], got[side]["forecast"]
+            if w is None or want[side]["p"] < 0.05:  # a rare branch: too few worlds to compare
+                continue
+            if not abs(g - w) <= 4 * got[side]["mcse"] + 1e-6:
+                bad.append(f"{key} {side}: worlds {g:.4f} exact {w:.4f} mcse {got[side]['mcse']:.4f}")
+        if not abs(got["p_yes"] - want["p_yes"]) <= 4 * float(np.std(worlds[key][0]) / np.sqrt(len(a))) + 1e-6:
+            bad.append(f"{key} P(yes): worlds {got['p_yes']:.4f} exact {want['p_yes']:.4f}")
+    assert not bad, bad[:10]

@@ -95,8 +95,8 @@ class Engine:
         return theta
 
     def _world_fn(self, fixed: tuple[str, ...], do: tuple[tuple[str, float], ...],
-                  likelihood: tuple[tuple, ...] = ()) -> _WorldFn:
-        key = (fixed, do, likelihood)
+                  likelihood: tuple[tuple, ...] = (), per_world: bool = False) -> _WorldFn:
+        key = (fixed, do, likelihood, per_world)
         if key in self._world_fns:
             return self._world_fns[key]
         m = self.forward.model
@@ -134,7 +134,11 @@ class Engine:
         for v in self.forward.states:
             if v in held:
                 continue
-            if self.r.variables[v].kind == "event":
+            if per_world:  # every world's state, and what Rao-Blackwellises it: P(event | parents), an index's eta
+                event = self.r.variables[v].kind == "event"
+                outputs += [(v, "state"), (v, "p" if event else "eta")]
+                tensors += [mc[v], mc[f"p__{v}" if event else f"eta__{v}"]]
+            elif self.r.variables[v].kind == "event":
                 outputs.append((v, "p"))
                 tensors.append(weigh(mc[v] if v in upstream else mc[f"p__{v}"]))
             else:
@@ -190,6 +194,28 @@ class Engine:
                 out[v] = np.full(self.T, float(x))
         for (v, what), value in raw.items():
             out[f"eta__{v}" if what == "eta" else v] = value
+        return out
+
+    def worlds(self, theta: dict[str, np.ndarray], fixed: dict[str, np.ndarray], seed: int = 0
+               ) -> dict[str, np.ndarray]:
+        """Every world of every draw (T, R), for the analyses that need more than each draw's mean (signposts):
+        ``v`` the state of each variable simulated (events 0/1, indices their level), ``p__v`` an event's
+        P(v | its parents in that world), ``eta__v`` an index's propensity; ``fixed`` (per draw or per world)
+        as in :meth:`simulate`, returned as given."""
+        wf = self._world_fn(tuple(sorted(fixed)), (), (), per_world=True)
+        lay = self.forward.layout
+        for p, sh in wf.theta.items():
+            sh.set_value(lay.join(p, theta).astype(sh.dtype))
+        shape = (self.T, self.R)
+        out = {}
+        for v, sh in wf.fixed.items():
+            x = np.asarray(fixed[v])
+            out[v] = np.broadcast_to(x if x.ndim == 2 else x[:, None], shape).astype(float)
+            sh.set_value(out[v].astype(sh.dtype))
+        _reseed(wf.fn, seed)
+        for (v, what), value in zip(wf.outputs, wf.fn()):
+            key = v if what == "state" else f"{'p' if what == 'p' else 'eta'}__{v}"
+            out[key] = np.broadcast_to(np.asarray(value, dtype=float), shape)
         return out
 
     def exceed(self, outcome: dict[str, np.ndarray], theta: dict[str, np.ndarray], v: str, t: float,

@@ -19,7 +19,9 @@ import pymc as pm
 import pytensor
 import pytensor.tensor as pt
 from pytensor.compile.mode import Mode
-from pytensor.graph.traversal import graph_inputs
+from pytensor.graph.traversal import graph_inputs, io_toposort
+from pytensor.scalar.basic import Second
+from pytensor.tensor.elemwise import Elemwise
 
 from forecast.compile import Numbers, set_hyper
 from forecast.compile.convolution import Chain, gates_of, sample_terms
@@ -30,6 +32,26 @@ from forecast.spec.order import Plan
 # The recovery works on (draws x configurations x variables x gate combinations) arrays: PyTensor's
 # Python linker runs each op as one NumPy call, with no C compiler and no rewrites to wait for.
 RECOVERY_MODE = Mode(linker="py", optimizer=None)
+
+
+def without_fill(outputs: list) -> list:
+    """``outputs`` with every ``second(x, y)`` (``fill``: ``y`` broadcast to ``x``'s shape, which ``pt.grad`` puts
+    in its graphs) as ``broadcast_to``: ``Second`` has no NumPy ufunc, so the Python linker would run it one element
+    at a time (seconds per call on (draws x configurations x variables) arrays). The graph rewrite PyTensor has
+    for it (``local_fill_to_alloc``) needs a rewriting pass that takes longer than the whole compile."""
+    memo: dict = {}
+    for node in io_toposort(list(graph_inputs(outputs)), outputs):
+        ins = [memo.get(i, i) for i in node.inputs]
+        if isinstance(node.op, Elemwise) and isinstance(node.op.scalar_op, Second):
+            x, y = ins
+            out = node.outputs[0]
+            # where(isnan(x), y, y): y broadcast against x, by ops with a ufunc (``broadcast_to`` would infer its
+            # static shape over the whole graph, for seconds per node)
+            memo[out] = out.type.filter_variable(pt.switch(pt.isnan(x), y, y), allow_convert=True)
+        elif any(a is not b for a, b in zip(ins, node.inputs, strict=True)):
+            new = node.clone_with_new_inputs(ins, strict=False)
+            memo.update(zip(node.outputs, new.outputs, strict=True))
+    return [memo.get(o, o) for o in outputs]
 
 
 def sample_configs(probs: np.ndarray, reps: int, seed: int) -> np.ndarray:
@@ -125,6 +147,7 @@ class Recovery:
     # (numbers, switch=None) -> {gridded column: (its gates' columns in ``gated``, Chain with lead (T, Kx))}: the
     # gated sums of the variables whose gates are summed on a grid (Posterior.abduct draws their gates from them)
     chains: Callable[..., dict] | None = field(default=None, repr=False)
+    draws: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # the free variables' draws (T, ...)
 
 
     def gate_variables(self, claims: list[str]) -> list[str]:
@@ -249,8 +272,8 @@ def _compile_factored(mg: Marginal, draws: dict[str, np.ndarray], T: int) -> tup
         rho = pt.expm1(log_partition(pt, mg.plan_for(True), tabs_s) - logz)
     else:
         rho = pt.zeros(())
-    fn = pytensor.function([unary, *batched.values()], [total * pt.ones(T), events, gates, loc.levels, node,
-                                                        rho * pt.ones(T)],
+    fn = pytensor.function([unary, *batched.values()], without_fill([total * pt.ones(T), events, gates, loc.levels,
+                                                                   node, rho * pt.ones(T)]),
                            on_unused_input="ignore", mode=RECOVERY_MODE)
     prior_fn = pytensor.function(list(batched.values()), prior * pt.ones(T), on_unused_input="ignore",
                                  mode=RECOVERY_MODE)
@@ -317,6 +340,7 @@ def build_recovery(mg: Marginal, flat: dict[str, np.ndarray], T: int) -> Recover
 
     return Recovery(recover=recover, prior_lp=prior_lp, rows=rows, row_var=mg.row_var, row_on=mg.row_on,
                     gated=list(mg.gated), switches=mg.switches, marginal=mg, chains=chains if chains_fn else None,
+                    draws=dict(flat),
                     hyper_keys=frozenset(k for keys in mg.layout.hyper.values() for k in keys), joint_keys=joint_keys)
 
 

@@ -66,6 +66,7 @@ class Runs:
         self.settings = settings
         self.engines: list[Engine] = []
         self.posteriors = Posteriors(self.sample)
+        self.cache: dict = {}  # what analyses derive from a posterior once (signposts' exact set), by its id
 
     def engine(self, numbers: Numbers, r: Resolved) -> Engine:
         """The compiled simulator for ``numbers``' prior structure (compiled on first use)."""
@@ -87,10 +88,11 @@ class Runs:
         """``r``'s posterior, sampled once (None without evidence)."""
         return self.posteriors.get(r, numbers, self.settings.progress, start) if r.evidence else None
 
-    def simulate(self, r: Resolved, numbers: Numbers, post: Posterior | None, do: dict[str, float],
-                 logw: np.ndarray | None, manifest: dict, likelihood: tuple[tuple, ...] = ()) -> Result:
-        """Worlds for ``r`` from ``post``'s draws (or the prior's), draws weighted by ``logw`` (log importance
-        weights) and by ``likelihood`` (further observations, likelihood-weighted in the worlds)."""
+    def inputs(self, r: Resolved, numbers: Numbers, post: Posterior | None, do: dict[str, float]
+               ) -> tuple[Engine, dict, dict, dict]:
+        """What the worlds of ``r`` are simulated from: the engine, the parameter draws (the prior's, with the
+        posterior's where it has them), the states fixed per draw or per world, and which of those are the
+        latent events' worlds drawn from the posterior (:meth:`simulate`, :meth:`worlds`)."""
         seed = self.settings.seed
         eng = self.engine(numbers, r)
         theta = eng.sample_theta(numbers, seed)
@@ -104,6 +106,20 @@ class Runs:
             theta.update({f"gate__{c}": g.astype(theta[f"gate__{c}"].dtype) for c, g in gates.items()})
             worlds = {v: x for v, x in worlds.items() if v not in cut}
             fixed.update(worlds)
+        return eng, theta, fixed, worlds
+
+    def worlds(self, r: Resolved, numbers: Numbers, post: Posterior | None) -> tuple[Engine, dict, dict]:
+        """Every world (T, R) of ``r`` from ``post``'s draws, as :meth:`simulate` makes them (the same parameter
+        draws, posterior states and seeds): the engine, the parameter draws, and :meth:`Engine.worlds`."""
+        eng, theta, fixed, _ = self.inputs(r, numbers, post, {})
+        return eng, theta, eng.worlds(theta, fixed, seed=self.settings.seed + 1)
+
+    def simulate(self, r: Resolved, numbers: Numbers, post: Posterior | None, do: dict[str, float],
+                 logw: np.ndarray | None, manifest: dict, likelihood: tuple[tuple, ...] = ()) -> Result:
+        """Worlds for ``r`` from ``post``'s draws (or the prior's), draws weighted by ``logw`` (log importance
+        weights) and by ``likelihood`` (further observations, likelihood-weighted in the worlds)."""
+        seed = self.settings.seed
+        eng, theta, fixed, worlds = self.inputs(r, numbers, post, do)
         out = eng.simulate(theta, fixed=fixed, do=do, likelihood=likelihood, seed=seed + 1)
         omega = out.pop("__omega__", None)
         for v, x in worlds.items():  # exact given the draw, not the world's 0/1 (weighted worlds: their mean)

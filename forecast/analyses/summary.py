@@ -30,6 +30,9 @@ if TYPE_CHECKING:  # PyMC loads with the session; the printed forms below need o
 
 # Sampler health: the limits every surface (CLI, JSON warnings, brief) applies.
 RHAT_MAX, ESS_MIN, PARETO_K_MAX = 1.01, 400, 0.7
+# A hypothetical observation's branch (signposts) reweights the draws by P(observation | draw): with fewer effective
+# draws than this share of them it is sampled afresh instead
+BRANCH_ESS_SHARE = 0.1
 
 
 def approximation_note(diag: dict) -> str | None:
@@ -66,6 +69,11 @@ def pts(d: float) -> str:
     """A change of probability in percentage points (``d`` already the difference of printed values)."""
     v = percent(d)
     return f"{'+' if v > 0 else '−' if v < 0 else '±'}{abs(v)} pts"
+
+
+def shift(d: float) -> str:
+    """An expected size of change (signposts): percentage points to one decimal, as such shifts are small."""
+    return f"{100 * float(d):.1f} pts"
 
 
 def level_change(d: float) -> str:
