@@ -299,6 +299,38 @@ def fig_f(models: Path, draws: int = 500, tune: int = 500, sizes: str = "10,20,4
     return {"draws": draws, "tune": tune, "sizes": res}
 
 
+# ---------------------------------------------------------------- (g)
+def fig_g(models: Path, draws: int = 1000, model: str = "models/hanoi_2019.toml") -> dict:  # noqa: ARG001
+    """Signposts (and flips, where they exist) on Hanoi for every question, warm (the second call in a session
+    whose baseline is sampled), beside one run: the baseline's posterior and worlds, the first in the process."""
+    from forecast.analyses.session import Session
+    from forecast.analyses.signposts import signposts
+
+    path = ROOT / model
+    if not path.is_file():
+        say(f"  skipped: no {model}")
+        return {"skipped": f"no {model}"}
+    s = Session(path, draws=draws, seed=SEED)
+    t_run, base = timed(s.run)
+    t_cold, _ = timed(lambda: signposts(s, base))
+    t_warm, data = timed(lambda: signposts(s, base))
+    n = sum(len(q["indicators"]) for q in data["questions"].values())
+    say(f"  one run (posterior, compile, worlds): {t_run:.1f} s; signposts for {len(data['questions'])} questions "
+        f"x {len(data['overall'])} indicators: first {t_cold:.1f} s, warm {t_warm:.1f} s = {t_warm / t_run:.2f}x "
+        f"the run")
+    out = {"draws": draws, "run_s": t_run, "signposts_cold_s": t_cold, "signposts_warm_s": t_warm,
+           "ratio": t_warm / t_run, "questions": len(data["questions"]), "pairs": n}
+    try:
+        from forecast.analyses.flips import flips
+    except ImportError:
+        return out
+    t_fcold, _ = timed(lambda: flips(s, base))
+    t_fwarm, _ = timed(lambda: flips(s, base))
+    say(f"  flips for every question: first {t_fcold:.1f} s, warm {t_fwarm:.1f} s = {t_fwarm / t_run:.2f}x the run")
+    out.update(flips_cold_s=t_fcold, flips_warm_s=t_fwarm, flips_ratio=t_fwarm / t_run)
+    return out
+
+
 FIGURES = {
     "a": fig_a,
     "b-numpyro": lambda m, **kw: fig_b(m, "numpyro", **kw),
@@ -309,6 +341,7 @@ FIGURES = {
     "d-big": lambda m, **kw: fig_d(m, "big", **kw),
     "e": fig_e,
     "f": fig_f,
+    "g": fig_g,
 }
 
 

@@ -130,6 +130,23 @@ def rows_f(r: dict | None) -> list[Row]:
     return [Row("(f) latent events 10/20/40", "; ".join(parts), "40 within 4x of 10", _ok(ok))]
 
 
+def rows_g(r: dict | None) -> list[Row]:
+    """(g): signposts (and flips) on Hanoi for every question, warm; targets from issue 14 (10 s and 20 s)."""
+    if r is None:
+        return []
+    why = _missing(r) or r.get("skipped")
+    if why:
+        return [Row("(g) signposts on Hanoi, warm", why, "< 10 s", INFO if r.get("skipped") else FAIL)]
+    rows = [Row(f"(g) signposts on Hanoi, {r['questions']} questions, warm",
+                f"{r['signposts_warm_s']:.1f} s = {r['ratio']:.2f}x one run ({r['run_s']:.0f} s); first call "
+                f"{r['signposts_cold_s']:.1f} s", "< 10 s", _ok(r["signposts_warm_s"] < 10.0))]
+    if "flips_warm_s" in r:
+        rows.append(Row("(g) flips on Hanoi, every question, warm",
+                        f"{r['flips_warm_s']:.1f} s = {r['flips_ratio']:.2f}x one run; first call "
+                        f"{r['flips_cold_s']:.1f} s", "< 20 s", _ok(r["flips_warm_s"] < 20.0)))
+    return rows
+
+
 def rows_for(results: dict[str, dict]) -> list[Row]:
     g = results.get
     rows: list[Row] = []
@@ -144,6 +161,7 @@ def rows_for(results: dict[str, dict]) -> list[Row]:
         rows += rows_d(g("d-small"), g("d-big"))
     rows += rows_e(g("e"))
     rows += rows_f(g("f"))
+    rows += rows_g(g("g"))
     return rows
 
 

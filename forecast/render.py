@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from forecast.analyses.summary import approximation_note, level, level_change, pct, pts, shift  # one rounding rule
+from forecast.analyses.summary import approximation_note, level, level_change, pct, pts, share, shift  # one rule
 from forecast.spec import jsonio
 
 
@@ -206,14 +206,15 @@ def _branch(d: dict) -> str:
     """A branch's forecast and word, and a mark where few draws carry it or it was sampled afresh."""
     if d["forecast"] is None:
         return "–"
-    mark = " (sampled afresh)" if d.get("fresh") else "" if d["trusted"] else f" (!ESS {d['ess']:.0f})"
+    mark = " (sampled afresh)" if d.get("fresh") else "" if d["trusted"] else f" (! {d['ess']:.0f} draws)"
     return f"{pct(d['forecast'])} {d['word']}{mark}"
 
 
 def print_signposts(data: dict, top: int) -> None:
     """The overall ranking (top 10), then each question's top ``top`` indicators with both branches."""
     t = Table(title="What to watch: the unobserved variables whose outcome would most sharpen the forecasts "
-                    "(every question, weighted by importance)", title_justify="left")
+                    "(every question, weighted by importance; ranked by the uncertainty removed)",
+              title_justify="left")
     for col in ("#", "watch", "chance", "moves most", "now", "if it happens", "if not", "expected shift",
                 "uncertainty removed"):
         t.add_column(col, justify="left" if col in ("watch", "moves most") else "right")
@@ -222,7 +223,7 @@ def print_signposts(data: dict, top: int) -> None:
         t.add_row(str(i), o["watch"], pct(o["p_yes"]), tp["question"], pct(tp["now"]),
                   pct(tp["if_yes"]) if tp["if_yes"] is not None else "–",
                   pct(tp["if_no"]) if tp["if_no"] is not None else "–", shift(tp["expected_change"]),
-                  pct(tp["uncertainty_removed"]))
+                  share(tp["uncertainty_removed"]))
     out.print(t)
     for qid, q in data["questions"].items():
         rows = q["indicators"][:top]
@@ -231,7 +232,7 @@ def print_signposts(data: dict, top: int) -> None:
             t.add_column(col, justify="left" if col in ("watch", "if it happens", "if not", "how") else "right")
         for d in rows:
             t.add_row(d["watch"], pct(d["p_yes"]), _branch(d["yes"]), _branch(d["no"]), shift(d["expected_change"]),
-                      pct(d["uncertainty_removed"]), d["method"])
+                      share(d["uncertainty_removed"]), d["method"])
         out.print(t)
     n_exact = sum(d["method"] == "exact" for q in data["questions"].values() for d in q["indicators"])
     n_all = sum(len(q["indicators"]) for q in data["questions"].values())

@@ -76,6 +76,11 @@ def shift(d: float) -> str:
     return f"{100 * float(d):.1f} pts"
 
 
+def share(x: float) -> str:
+    """A share removed or kept (signposts' uncertainty removed): a percentage to one decimal."""
+    return f"{100 * float(x):.1f}%"
+
+
 def level_change(d: float) -> str:
     v = round(float(d), 2)
     return "±0.00" if v == 0 else f"{v:+.2f}".replace("-", "−")
