@@ -36,4 +36,26 @@ def whatif(model: str | Path, priors: str | Path | None = None, *, scenario: str
     base, alt, label, sides = s.whatif(scenario, sets, alt_priors, observe, do)
     return compare(base, alt, label, sides=sides)
 
-__all__ = ["Session", "check", "load_result", "run", "whatif"]
+def signposts(model: str | Path, priors: str | Path | None = None, *, sets: dict | None = None,
+              questions: list[str] | None = None, sources: str | Path | None = None,
+              draws: int = DEFAULTS["draws"], seed: int = DEFAULTS["seed"], sampler: str = DEFAULTS["sampler"],
+              tune: int = DEFAULTS["tune"], fresh: bool = True) -> dict:
+    """``forecast signposts``: the ``--json`` document (:func:`forecast.analyses.signposts.signposts`)."""
+    from forecast.analyses.signposts import signposts as _signposts
+
+    s = Session(model, priors, sets, sources, draws=draws, seed=seed, sampler=sampler, tune=tune)
+    return _signposts(s, s.run(), questions, fresh=fresh)
+
+
+def flips(model: str | Path, priors: str | Path | None = None, *, sets: dict | None = None,
+          questions: list[str] | None = None, sources: str | Path | None = None,
+          draws: int = DEFAULTS["draws"], seed: int = DEFAULTS["seed"], sampler: str = DEFAULTS["sampler"],
+          tune: int = DEFAULTS["tune"]) -> dict:
+    """``forecast flips``: the ``--json`` document (:func:`forecast.analyses.flips.flips`)."""
+    from forecast.analyses.flips import flips as _flips
+
+    s = Session(model, priors, sets, sources, draws=draws, seed=seed, sampler=sampler, tune=tune)
+    return _flips(s, s.run(), questions)
+
+
+__all__ = ["Session", "check", "flips", "load_result", "run", "signposts", "whatif"]

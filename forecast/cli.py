@@ -129,6 +129,15 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--no-fresh", action="store_true",
                     help="never sample a fresh posterior for a branch the draws cannot carry (flag it instead)")
     sp.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    fl = sub.add_parser("flips", help="what would change our mind: the smallest single change that moves each "
+                                      "question's ICD 203 word")
+    _common(fl)
+    _sampling(fl)
+    fl.add_argument("--question", action="append", default=[], metavar="ID",
+                    help="only this question (repeatable; default: every question)")
+    fl.add_argument("--top", type=_top, default=None, metavar="N",
+                    help="flips printed per question (default 3, or 10 with --question)")
+    fl.add_argument("--json", action="store_true", help="print JSON instead of tables")
     ex = sub.add_parser("export", help="write the network as a discrete Bayesian network (BIF, XMLBIF, XDSL, UAI)")
     _common(ex)
     ex.add_argument("--format", required=True, choices=limits.EXPORT_FORMATS,
@@ -271,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
                                       _assign(args.do, "--do"))
         if args.command == "signposts":
             return render.signposts_command(args, _pairs(args.set, "--set"))
+        if args.command == "flips":
+            return render.flips_command(args, _pairs(args.set, "--set"))
         if args.command == "whatif":
             return render.whatif_command(args, _pairs(args.set, "--set"), _assign(args.observe, "--observe"),
                                          _assign(args.do, "--do"))

@@ -179,15 +179,21 @@ def print_whatif(cmp: dict) -> None:
             out.print(f"{who}: {line}", style="yellow" if "warning" in line else "dim")
 
 
-def signposts_command(args, sets) -> int:
+def _questions_session(args, sets):
+    """The session of a command that takes ``--question``s, the ids checked before any sampling."""
     from forecast.spec.errors import Problem, SpecError, did_you_mean
 
     s = _session(args, sets, args.priors)
     known = [q.id for q in s.model.questions]
     bad = [q for q in args.question if q not in known]
-    if bad:  # before any sampling
+    if bad:
         raise SpecError([Problem(str(s.model_path), f"questions.{q}", "no such question" + did_you_mean(q, known))
                          for q in bad])
+    return s
+
+
+def signposts_command(args, sets) -> int:
+    s = _questions_session(args, sets)
     base = _simulate(s, "baseline", s.run)
     from forecast.analyses.signposts import signposts
 
@@ -240,6 +246,11 @@ def print_signposts(data: dict, top: int) -> None:
               f"the events below it); the rest from the simulated worlds of every draw. An index is watched as a "
               f"reading with sd {data['reading_sd']:g} against the question's threshold on it (else 0.5).",
               style="dim")
+    sides = [d[x] for q in data["questions"].values() for d in q["indicators"] for x in ("yes", "no")]
+    ks = [b["pareto_k"] for b in sides if b["pareto_k"] is not None and not b.get("fresh")]
+    if ks:
+        out.print(f"Each branch reweights the draws by the chance of what it sees: Pareto k at most {max(ks):.2f} "
+                  f"(limit {data['pareto_k_max']}).", style="dim")
     if data["untrusted"]:
         out.print(f"! few effective draws carry a branch of: {', '.join(data['untrusted'])} (fewer than "
                   f"{pct(data['branch_ess_share'])} of the draws, or Pareto k above {data['pareto_k_max']}): treat "
@@ -247,6 +258,58 @@ def print_signposts(data: dict, top: int) -> None:
     for line in diagnostics_lines(data["diagnostics"]):
         warn = line.startswith("warning")
         (err if warn else out).print(line, style="yellow" if warn else "dim")
+
+
+def flips_command(args, sets) -> int:
+    s = _questions_session(args, sets)
+    base = _simulate(s, "baseline", s.run)
+    from forecast.analyses.flips import flips
+
+    with err.status("flips…") as status:
+        data = flips(s, base, args.question or None,
+                     progress=lambda done, planned, text: status.update(f"flips: {done}/{planned} {text}…"))
+    if args.json:
+        print(jsonio.dumps(data, indent=2))
+    else:
+        print_flips(data, args.top or (10 if args.question else 3))
+    return 0
+
+
+def flip_change(c: dict) -> str:
+    """A flip's change in plain words."""
+    kind, ident = c["kind"], c["id"]
+    if kind == "credence":
+        return f"{ident} believed at {c['to']:g} instead of {c['from']:g}"
+    if kind == "strength":
+        return f"{ident}'s strength '{c['to']}' instead of '{c['from']}'"
+    if kind == "base":
+        return f"the base rate of {ident} '{c['to']}' instead of '{c['from']}'"
+    if kind == "reversed":
+        return f"observation {ident} ({c['variable']}) the other way"
+    return f"observation {ident} ({c['variable']}) left out"
+
+
+def print_flips(data: dict, top: int) -> None:
+    """Per question: its word now, then the least changes that move it, with what reproduces each."""
+    for qid, q in data["questions"].items():
+        t = Table(title=f"{qid}: {q['text']}  now {pct(q['probability']['mean'])}, {q['word']}",
+                  title_justify="left")
+        for col in ("change", "moves it to", "reproduce with", "note"):
+            t.add_column(col)
+        for f in q["flips"][:top]:
+            c = f["change"]
+            how = (" ".join(f"--set {k}={v}" for k, v in c["set"].items()) if c.get("set")
+                   else " ".join(f"--observe {k}={v}" for k, v in c["observe"].items()) if c.get("observe")
+                   else "(no flag: leave it out of the model file)")
+            note = ("" if f["firm"] else f"! Pareto k {f['pareto_k']:.2f}: indicative" if not f["trusted"]
+                    else "near the band's edge (within 2 Monte Carlo errors)")
+            t.add_row(flip_change(c), f"{f['to']} ({pct(f['probability']['mean'])})", how, note)
+        if not q["flips"]:
+            t.add_row(f"no single change flips it ({q['candidates']} tried)", "", "", "")
+        out.print(t)
+    ev = data["evaluations"]
+    out.print(f"{ev['total']} evaluations, each a reweighting or a re-simulation of the baseline's draws (same seed); "
+              f"a credence's edge found on the 0.01 grid (one step less keeps the word)", style="dim")
 
 
 def ensure_dir(path: str) -> Path:

@@ -7,7 +7,8 @@
 * **Sampled parameters**: on the example model (random strengths and base rates, NUTS), each event indicator's
   branch forecasts agree with the brute-force answer, a fresh posterior with the observation added (another
   session and seed), within 3 ESS-based Monte Carlo errors of the two combined.
-* The command: JSON shape, every unobserved variable ranked, a bad ``--question`` refused with exit 2.
+* The commands (``signposts``, ``flips``): JSON shape, every unobserved variable ranked, a bad ``--question``
+  refused with exit 2. The flips themselves are checked in ``test_flips.py``.
 
 The Hanoi checks (every question ranked; the worlds' estimates against the exact ones) are in
 ``test_shortcuts_hanoi_loo.py``, which has a Hanoi posterior already.
@@ -126,16 +127,16 @@ def test_signposts_with_sampled_parameters_match_fresh_posteriors():
     assert n >= 6 and not bad, bad
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess:
+def _cli(*args: str, command: str = "signposts") -> subprocess.CompletedProcess:
     env = {**os.environ, "COLUMNS": "200"}  # the tables unwrapped
-    return subprocess.run([sys.executable, "-m", "forecast", "signposts", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "forecast", command, *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=600, env=env)
 
 
 def test_signposts_command(capsys):
     from forecast.render import print_signposts
 
-    got = _cli(str(EXAMPLE), "--draws", "200", "--tune", "300", "--json")
+    got = _cli(str(EXAMPLE), "--draws", "100", "--tune", "200", "--json")
     assert got.returncode == 0, got.stderr
     data = json.loads(got.stdout)
     assert set(data["questions"]) == {"q_tariffs", "q_crisis", "q_diversion"}
@@ -151,7 +152,21 @@ def test_signposts_command(capsys):
         assert f"{qid}: " in table and q["indicators"][0]["watch"][:20] in table
 
 
-def test_an_unknown_question_is_refused_before_any_work():
-    got = _cli(str(EXAMPLE), "--question", "q_crisys")
+@pytest.mark.parametrize("command", ["signposts", "flips"])
+def test_an_unknown_question_is_refused_before_any_work(command):
+    got = _cli(str(EXAMPLE), "--question", "q_crisys", command=command)
     assert got.returncode == 2 and "Traceback" not in got.stderr
     assert "questions.q_crisys" in got.stderr and "q_crisis" in got.stderr
+
+
+def test_flips_command():
+    """``forecast flips --json`` for one question: each flip says what reproduces it, and its word differs."""
+    got = _cli(str(EXAMPLE), "--draws", "100", "--tune", "200", "--question", "q_crisis", "--json", command="flips")
+    assert got.returncode == 0, got.stderr
+    data = json.loads(got.stdout)
+    assert list(data["questions"]) == ["q_crisis"]
+    q = data["questions"]["q_crisis"]
+    assert q["flips"] or q["none"]
+    for f in q["flips"]:
+        assert f["to"] != f["from"] == q["word"] and f["probability"]["word"] == f["to"]
+        assert f["change"]["set"] or f["change"]["kind"] in ("removed", "reversed")

@@ -162,7 +162,7 @@ class Session:
         return self._simulate(r, numbers, self.runs.posterior(r, numbers, start), do, None)
 
     def variant(self, base: Result, r: Resolved, do: dict[str, float] | None = None,
-                reweighting: tuple[Posterior, np.ndarray, float] | None = None) -> Result:
+                reweighting: tuple[Posterior, np.ndarray, float] | None = None, resample: bool = True) -> Result:
         """``base`` under the priors of ``r`` (same evidence and interventions), without recompiling.
 
         Without evidence the compiled simulator is fed the new hyperparameters
@@ -171,7 +171,9 @@ class Session:
         ``PARETO_K_MAX`` the draws cannot carry the change and the posterior is sampled anew (:meth:`run`).
         Further evidence goes to :meth:`observed`; a change of prior family, or evidence the draws
         cannot absorb, falls back to :meth:`run`. ``reweighting``: :meth:`reweighting`'s answer for ``r``, when
-        the caller has it already (:meth:`prefetch_variant`).
+        the caller has it already (:meth:`prefetch_variant`). ``resample=False``: never sample anew for a Pareto k
+        above ``PARETO_K_MAX``; the reweighted draws are returned with their k (and its warning) for the caller
+        to flag (:mod:`forecast.analyses.flips`).
         """
         numbers, old = Numbers.of(r), Numbers.of(base.resolved)
         do = {k: float(v) for k, v in (base.do if do is None else do).items()}
@@ -185,7 +187,7 @@ class Session:
         if base.weights is not None:  # its draws are weighted already (a further observation, other priors):
             return self.run(r, do=do)  # weights on weights would lean on the first set's smoothing: sample anew
         post, logw, k = reweighting or self.reweighting(base, r)
-        if k > PARETO_K_MAX:  # the draws cannot carry the new priors: sample them (from where base's chains ended)
+        if k > PARETO_K_MAX and resample:  # the draws cannot carry the new priors: sample anew from base's chains' end
             log.info("reweighting's Pareto k %.2f > %s: sampling anew", k, PARETO_K_MAX)
             fresh = self.run(r, do=do, start=base.posterior)
             fresh.diagnostics["method"] += (f"; sampled anew (reweighting the baseline's draws gave Pareto k "
@@ -229,6 +231,19 @@ class Session:
             return res
         post, logw = base.posterior.without(obs_id)
         return self._simulate(rest, Numbers.of(r), post, base.do, logw)
+
+    def reversed(self, base: Result, obs_id: str) -> Result:
+        """``base`` as if observation ``obs_id`` had come out the other way (an observed event's value flipped, a
+        soft report saying the opposite): its posterior draws, importance-weighted (:meth:`Posterior.reversed`;
+        Pareto k in ``diagnostics``), nothing sampled again; a k above ``PARETO_K_MAX`` says the draws cannot
+        carry it (the caller flags it). ``forecast run --observe VAR=VALUE`` is the fresh posterior of an
+        event's reversal."""
+        if base.posterior is None or base.weights is not None or base.do:
+            raise ValueError("reversed(): needs an unweighted posterior result without interventions")
+        post, logw = base.posterior.reversed(obs_id)
+        r = base.resolved
+        flipped = tuple(replace(o, value=1.0 - o.value) if o.id == obs_id else o for o in r.evidence)
+        return self._simulate(replace(r, evidence=flipped), Numbers.of(r), post, {}, logw)
 
     @staticmethod
     def without_resolved(base: Result, obs_id: str) -> Resolved:
