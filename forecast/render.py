@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -298,7 +299,7 @@ def print_flips(data: dict, top: int) -> None:
             t.add_column(col)
         for f in q["flips"][:top]:
             c = f["change"]
-            how = (" ".join(f"--set {k}={v}" for k, v in c["set"].items()) if c.get("set")
+            how = (" ".join(f"--set {shlex.quote(f'{k}={v}')}" for k, v in c["set"].items()) if c.get("set")
                    else " ".join(f"--observe {k}={v}" for k, v in c["observe"].items()) if c.get("observe")
                    else "(no flag: leave it out of the model file)")
             note = ("" if f["firm"] else f"! Pareto k {f['pareto_k']:.2f}: indicative" if not f["trusted"]
