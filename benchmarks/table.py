@@ -143,7 +143,9 @@ def rows_g(r: dict | None) -> list[Row]:
     if "flips_warm_s" in r:
         rows.append(Row("(g) flips on Hanoi, every question, warm",
                         f"{r['flips_warm_s']:.1f} s = {r['flips_ratio']:.2f}x one run; first call "
-                        f"{r['flips_cold_s']:.1f} s", "< 20 s", _ok(r["flips_warm_s"] < 20.0)))
+                        f"{r['flips_cold_s']:.1f} s; {r['flips_answered']} of {r['flips_questions']} questions "
+                        "answered", "< 20 s, all answered",
+                        _ok(r["flips_warm_s"] < 20.0 and r["flips_answered"] == r["flips_questions"])))
     return rows
 
 
