@@ -208,6 +208,25 @@ def test_base_model_passes(cli):
     assert rep.counts == {"sources": 2, "variables": 4, "claims": 3, "evidence": 2, "questions": 2, "scenarios": 1}
 
 
+def test_recorded_outcomes_pass(tmp_path):
+    """Outcomes recorded the way the format allows (an event question true or false, an index question the level
+    observed or true/false, each by its deadline and with the source documenting it) pass."""
+    text = (MALFORMED / "base_valid.toml").read_text()
+    text = text.replace('resolves_by = 2024-12-31\n', 'resolves_by = 2024-12-31\noutcome = false\n'
+                        'resolved_on = 2024-12-31\nresolution_note = "No protest reported by the date."\n'
+                        'resolution_source = "report"\n')
+    text = text.replace('resolves_by = 2024-09-30\n', 'resolves_by = 2024-09-30\noutcome = 0.74\n'
+                        'resolved_on = 2024-09-12\n')
+    path = tmp_path / "resolved.toml"
+    path.write_text(text)
+    rep = check(path, sources=MALFORMED / "sources")
+    assert rep.ok, rep.errors
+    from forecast.spec import load_model
+
+    qs = {q.id: q for q in load_model(path).questions}
+    assert qs["q_unrest"].outcome is False and qs["q_prices"].outcome == 0.74
+
+
 def test_check_imports_no_pymc():
     code = ("import sys; from forecast.cli import main; main(['check', sys.argv[1]]); "
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'pymc', 'pytensor', 'preliz', 'arviz'}))")

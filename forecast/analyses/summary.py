@@ -220,6 +220,9 @@ def summarize(result: Result) -> dict:
         d.update(text=q.text, variable=q.variable, resolves_by=q.resolves_by.isoformat(), importance=q.importance)
         if q.threshold is not None:
             d["threshold"] = q.threshold
+        if q.outcome is not None:  # what happened (recorded in the model file; not evidence)
+            d.update(outcome=q.outcome, resolved_on=q.resolved_on.isoformat() if q.resolved_on else None,
+                     resolution_note=q.resolution_note, resolution_source=q.resolution_source)
         questions[q.id] = d
     claims = {}
     for c in model.claims:

@@ -112,6 +112,9 @@ def check_model(
                 add(e, f"'{q.variable}' is an index: the question needs a threshold in [0, 1]")
             if kinds[q.variable] == "event" and q.threshold is not None:
                 add(e, f"'{q.variable}' is an event: a threshold applies only to an index")
+        problems.extend(Problem(f, e, m) for m in _resolution_problems(q, kinds.get(q.variable)))
+        if q.resolution_source is not None:
+            ref(e, "resolution_source", q.resolution_source, source_ids, "source")
 
     for s in model.scenarios:
         e = f"scenarios.{s.id}"
@@ -132,6 +135,27 @@ def check_model(
     if sources_dir is not None:
         problems += _check_sources(model, Path(sources_dir))
     return problems
+
+
+def _resolution_problems(q, kind: str | None) -> list[str]:
+    """What is wrong with a question's recorded outcome: it comes with the date it was known, by the question's
+    deadline (after it the question resolved as it stood), as true/false or (an index question) a level."""
+    out = []
+    if q.outcome is None:
+        if q.resolved_on is not None or q.resolution_source is not None:
+            out.append("resolved_on and resolution_source record an outcome: give 'outcome' too")
+        return out
+    if q.resolved_on is None:
+        out.append("an outcome needs 'resolved_on' (the date it was known)")
+    elif q.resolved_on > q.resolves_by:
+        out.append(f"resolved_on {q.resolved_on} is after resolves_by {q.resolves_by}: an outcome is known by the "
+                   "question's deadline (record what stood then)")
+    if kind == "event" and not isinstance(q.outcome, bool):
+        out.append(f"outcome: the question is about an event: true or false, not {q.outcome!r}")
+    if kind == "index" and not isinstance(q.outcome, bool) and not 0.0 <= q.outcome <= 1.0:
+        out.append(f"outcome: an index level must lie in [0, 1], not {q.outcome!r} (or give true/false: whether it "
+                   "exceeded the threshold)")
+    return out
 
 
 def _value_message(kind: str, value: bool | float) -> str | None:

@@ -100,6 +100,11 @@ class Question(Strict):
     resolution: str
     resolves_by: dt.date
     importance: Annotated[int, Field(ge=1, le=3)] = 2
+    # what happened, once known (the track record): true/false, or for an index question the level observed
+    outcome: Value | None = None
+    resolved_on: dt.date | None = None
+    resolution_note: str = ""
+    resolution_source: Id | None = None  # the source documenting the outcome
 
 
 class Scenario(Strict):
