@@ -138,6 +138,13 @@ def parser() -> argparse.ArgumentParser:
     fl.add_argument("--top", type=_top, default=None, metavar="N",
                     help="flips printed per question (default 3, or 10 with --question)")
     fl.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    sc = sub.add_parser("score", help="score the forecasts of the questions whose outcome is recorded")
+    sc.add_argument("model", help="model file (path or name under models/)")
+    sc.add_argument("--priors", action="append", default=[], metavar="P",
+                    help="prior set (repeatable; default: every set in priors/MODEL/, baseline first)")
+    sc.add_argument("--sources", help="folder with the source documents' text")
+    _sampling(sc)
+    sc.add_argument("--json", action="store_true", help="print JSON instead of tables")
     ex = sub.add_parser("export", help="write the network as a discrete Bayesian network (BIF, XMLBIF, XDSL, UAI)")
     _common(ex)
     ex.add_argument("--format", required=True, choices=limits.EXPORT_FORMATS,
@@ -282,6 +289,8 @@ def main(argv: list[str] | None = None) -> int:
             return render.signposts_command(args, _pairs(args.set, "--set"))
         if args.command == "flips":
             return render.flips_command(args, _pairs(args.set, "--set"))
+        if args.command == "score":
+            return render.score_command(args)
         if args.command == "whatif":
             return render.whatif_command(args, _pairs(args.set, "--set"), _assign(args.observe, "--observe"),
                                          _assign(args.do, "--do"))

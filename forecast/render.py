@@ -276,6 +276,60 @@ def flips_command(args, sets) -> int:
     return 0
 
 
+def score_command(args) -> int:
+    from forecast.analyses.brief import preflight
+
+    priors = preflight(args.model, args.priors, None, args.sources)  # bad input: exit 2 before PyMC loads
+    with err.status("Loading PyMC…") as status:
+        from forecast.analyses.score import score
+
+        data = score(args.model, priors, args.sources, draws=args.draws, seed=args.seed,
+                     session_options={"sampler": args.sampler, "tune": args.tune},
+                     progress=lambda msg: status.update(f"score: {msg}…"))
+    if args.json:
+        print(jsonio.dumps(data, indent=2))
+    else:
+        print_score(data)
+    return 0
+
+
+def _total(t: dict, digits: int = 3) -> str:
+    return f"{t['mean']:.{digits}f} ({t['lo']:.{digits}f} to {t['hi']:.{digits}f})"
+
+
+def print_score(data: dict) -> None:
+    """Per prior set: Brier and log scores with intervals, against the flat 50% forecaster and the model without
+    its evidence; then the baseline's questions and its calibration table."""
+    lvl = pct(data["interval"])
+    t = Table(title=f"{data['model']}: {data['resolved']} of {data['questions']} questions resolved; mean scores "
+                    f"(lower is better) with {lvl} bootstrap intervals over the questions", title_justify="left")
+    for col in ("prior set", "Brier", "vs flat 50%", "vs without evidence", "log score", "log vs flat 50%"):
+        t.add_column(col, justify="left" if col == "prior set" else "right")
+    for ps in data["prior_sets"]:
+        t.add_row(ps["priors"], _total(ps["brier"]), _total(ps["brier_vs_flat"]), _total(ps["brier_vs_no_evidence"]),
+                  _total(ps["log"]), _total(ps["log_vs_flat"]))
+    out.print(t)
+    out.print(f"flat 50% forecaster: Brier {data['flat']['brier']:.3f}, log score {data['flat']['log']:.3f}. A "
+              "negative difference means the model did better.", style="dim")
+    base = data["prior_sets"][0]
+    q = Table(title=f"{base['priors']}: each resolved question", title_justify="left")
+    for col in ("question", "forecast", "without evidence", "outcome", "Brier", "log score"):
+        q.add_column(col, justify="left" if col == "question" else "right")
+    for d in base["questions"]:
+        q.add_row(f"{d['id']}: {d['text']}", pct(d["forecast"]), pct(d["without_evidence"]),
+                  "yes" if d["outcome"] else "no", f"{d['brier']:.3f}", f"{d['log']:.3f}")
+    out.print(q)
+    c = Table(title=f"{base['priors']}: calibration (forecasts grouped by ICD 203 band)", title_justify="left")
+    for col in ("band", "forecasts", "mean forecast", "happened"):
+        c.add_column(col, justify="left" if col == "band" else "right")
+    for row in base["calibration"]:
+        c.add_row(f"{row['word']} ({pct(row['band'][0])}–{pct(row['band'][1])})", str(row["n"]), pct(row["forecast"]),
+                  pct(row["happened"]))
+    out.print(c)
+    for line in diagnostics_lines(data["diagnostics"]):
+        out.print(line, style="yellow" if "warning" in line else "dim")
+
+
 def flip_change(c: dict) -> str:
     """A flip's change in plain words."""
     kind, ident = c["kind"], c["id"]

@@ -1,0 +1,119 @@
+"""Scoring the forecasts of resolved questions: the start of the track record (issue 15).
+
+A question whose model entry records its ``outcome`` is scored with the Brier score, (p - y)^2, and the log
+score, -log P(what happened), as `scoringrules <https://github.com/frazane/scoringrules>`_ computes them (a
+maintained library of proper scores; nothing hand-written), for the forecast of every prior set, beside two
+yardsticks: a flat 50% forecaster, and the same model and prior set without its evidence (what the evidence
+added). Totals are means over the resolved questions, with a bootstrap interval over questions (the
+questions are the sample: with a handful of them the interval is wide, as it should be). The calibration
+table groups the forecasts by ICD 203 band: how often what was forecast in a band happened.
+
+Outcomes are not evidence here: the forecast scored is the one the model gives with its evidence as written
+(forecasts as of an earlier date, ``--as-of``, are a later step of issue 15).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from forecast.analyses.session import Session
+from forecast.spec.errors import Problem, SpecError
+
+BOOTSTRAP = 2000  # resamples of the questions for a total's interval
+LOG_FLOOR = 1e-3  # the log score of a forecast printed as 0% or 100% is taken at 0.1% / 99.9% (never infinite)
+
+
+def outcome_of(q) -> float | None:
+    """1.0 / 0.0 for a resolved question (an index question's level read against its threshold), else None."""
+    if q.outcome is None:
+        return None
+    if isinstance(q.outcome, bool):
+        return float(q.outcome)
+    return float(q.outcome > q.threshold)
+
+
+def per_question(p: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+    """Brier and log scores of forecasts ``p`` of outcomes ``y`` (lower is better), one per question."""
+    import scoringrules as sr
+
+    p = np.asarray(p, dtype=float)
+    return {"brier": np.asarray(sr.brier_score(y, p), dtype=float),
+            "log": np.asarray(sr.log_score(y, np.clip(p, LOG_FLOOR, 1.0 - LOG_FLOOR)), dtype=float)}
+
+
+def total(values: np.ndarray, level: float, seed: int) -> dict:
+    """The mean of per-question ``values`` and its central ``level`` bootstrap interval over the questions."""
+    values = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), size=(BOOTSTRAP, len(values)))].mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return {"mean": float(values.mean()), "lo": float(lo), "hi": float(hi)}
+
+
+def calibration(p: np.ndarray, y: np.ndarray, priors) -> list[dict]:
+    """Per ICD 203 band (the prior set's ``probability_words``): how many forecasts fell in it, their mean, and
+    how often the event happened."""
+    from forecast.analyses.summary import shown  # the word is read at the printed percentage, as everywhere
+
+    rows = []
+    for word, (lo, hi) in sorted(priors.probability_words.items(), key=lambda kv: kv[1][0]):
+        inside = [i for i, x in enumerate(p) if priors.word_for(shown(x, True)) == word]
+        if inside:
+            rows.append({"word": word, "band": [lo, hi], "n": len(inside), "forecast": float(np.mean(p[inside])),
+                         "happened": float(np.mean(y[inside]))})
+    return rows
+
+
+def score(model: str | Path, priors: Sequence[str | Path | None], sources: str | Path | None = None, *,
+          draws: int, seed: int, session_options: dict | None = None,
+          progress: Callable[[str], None] | None = None) -> dict:
+    """Every resolved question scored under each prior set in ``priors`` (the first is the session's; the
+    others reweight its posterior, :meth:`Session.variant`), beside the flat 50% forecaster and the model
+    without its evidence; plain data for the CLI and the JSON."""
+    say = progress or (lambda msg: None)
+    s = Session(model, priors[0], None, sources, draws=draws, seed=seed, **(session_options or {}))
+    resolved = [q for q in s.model.questions if q.outcome is not None]
+    if not resolved:
+        raise SpecError([Problem(str(s.model_path), "questions", "no question records an outcome: nothing to "
+                                 "score (add outcome and resolved_on to the questions that have resolved)")])
+    y = np.array([outcome_of(q) for q in resolved])
+    level = s.baseline.interval
+    say("the baseline")
+    base = s.run()
+    flat = per_question(np.full(len(y), 0.5), y)
+    out_sets = []
+    for i, path in enumerate(priors):
+        name = s.prior_set_name(path)
+        say(f"prior set {name}")
+        r = s.baseline if i == 0 else s.resolve(path)
+        res = base if i == 0 else s.variant(base, r)
+        bare = s.run(replace(r, evidence=()))  # the same priors without the evidence
+        p = np.array([res.mean(f"q:{q.id}") for q in resolved])
+        p0 = np.array([bare.mean(f"q:{q.id}") for q in resolved])
+        sc, sc0 = per_question(p, y), per_question(p0, y)
+        out_sets.append({
+            "priors": name,
+            "questions": [{"id": q.id, "text": q.text, "forecast": float(p[j]), "without_evidence": float(p0[j]),
+                           "outcome": float(y[j]), "resolved_on": q.resolved_on.isoformat() if q.resolved_on else None,
+                           "brier": float(sc["brier"][j]), "log": float(sc["log"][j])}
+                          for j, q in enumerate(resolved)],
+            "brier": total(sc["brier"], level, seed), "log": total(sc["log"], level, seed),
+            # the differences per question, so that their intervals pair the same questions
+            "brier_vs_flat": total(sc["brier"] - flat["brier"], level, seed),
+            "brier_vs_no_evidence": total(sc["brier"] - sc0["brier"], level, seed),
+            "log_vs_flat": total(sc["log"] - flat["log"], level, seed),
+            "log_vs_no_evidence": total(sc["log"] - sc0["log"], level, seed),
+            "calibration": calibration(p, y, r.priors),
+            "pareto_k": res.diagnostics.get("pareto_k"),
+        })
+    return {"model": s.model.info.id, "resolved": len(resolved), "questions": len(s.model.questions),
+            "interval": level, "bootstrap": BOOTSTRAP, "log_floor": LOG_FLOOR,
+            "flat": {"brier": float(flat["brier"].mean()), "log": float(flat["log"].mean())},
+            "prior_sets": out_sets, "diagnostics": base.diagnostics}
+
+
+__all__ = ["calibration", "outcome_of", "per_question", "score", "total"]

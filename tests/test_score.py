@@ -1,0 +1,100 @@
+"""``forecast score``: the scores of resolved questions against a hand computation.
+
+A copy of the example model records (made-up) outcomes for its three questions: a tariff round announced
+(true), no coalition crisis (false), and the trade share read at 0.46 against the question's threshold of
+0.4 (true). The scores of each prior set must equal the Brier and log scores computed by hand from the
+forecasts `forecast run` gives with the same seed (and, for the second prior set, from its own run within
+Monte Carlo error: it reweights the baseline's draws); the flat 50% forecaster scores 0.25 and log 2 exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from conftest import EXAMPLE, ROOT
+
+from forecast.analyses.score import score
+from forecast.analyses.session import Session
+
+OUTCOMES = {"q_tariffs": ("true", "2024-11-15", 1.0), "q_crisis": ("false", "2025-03-31", 0.0),
+            "q_diversion": ("0.46", "2025-09-01", 1.0)}
+SKEPTIC = ROOT / "priors" / "example_skeptic.toml"
+DRAWS, SEED = 500, 2
+
+
+@pytest.fixture(scope="module")
+def resolved(tmp_path_factory):
+    text = EXAMPLE.read_text()
+    for qid, (value, date, _) in OUTCOMES.items():
+        at = text.index(f'id = "{qid}"')
+        end = text.index("importance", at)
+        text = text[:end] + f"outcome = {value}\nresolved_on = {date}\n" + text[end:]
+    path = tmp_path_factory.mktemp("score") / "trade_talks.toml"
+    path.write_text(text)
+    (path.parent / "sources").symlink_to(EXAMPLE.parent / "sources")
+    return path
+
+
+@pytest.fixture(scope="module")
+def scored(resolved):
+    return score(resolved, [None, SKEPTIC], draws=DRAWS, seed=SEED)
+
+
+def _by_hand(p: dict[str, float]) -> tuple[float, float]:
+    brier = np.mean([(p[q] - y) ** 2 for q, (_, _, y) in OUTCOMES.items()])
+    log = np.mean([-math.log(p[q] if y else 1.0 - p[q]) for q, (_, _, y) in OUTCOMES.items()])
+    return float(brier), float(log)
+
+
+def test_scores_equal_a_hand_computation(resolved, scored):
+    s = Session(resolved, draws=DRAWS, seed=SEED)
+    res = s.run()
+    p = {q: res.mean(f"q:{q}") for q in OUTCOMES}
+    base = scored["prior_sets"][0]
+    assert {d["id"]: d["forecast"] for d in base["questions"]} == pytest.approx(p, abs=1e-12)
+    brier, log = _by_hand(p)
+    assert base["brier"]["mean"] == pytest.approx(brier, abs=1e-12)
+    assert base["log"]["mean"] == pytest.approx(log, abs=1e-12)
+    assert base["brier"]["lo"] <= brier <= base["brier"]["hi"]
+    assert scored["flat"] == pytest.approx({"brier": 0.25, "log": math.log(2)}, abs=1e-12)
+    assert base["brier_vs_flat"]["mean"] == pytest.approx(brier - 0.25, abs=1e-12)
+    bare = Session(resolved, draws=DRAWS, seed=SEED)
+    r = bare.baseline
+    from dataclasses import replace
+
+    fwd = bare.run(replace(r, evidence=()))
+    b0, _ = _by_hand({q: fwd.mean(f"q:{q}") for q in OUTCOMES})
+    assert base["brier_vs_no_evidence"]["mean"] == pytest.approx(brier - b0, abs=1e-12)
+    assert sum(row["n"] for row in base["calibration"]) == 3
+
+
+def test_another_prior_set_is_scored_on_its_own_forecasts(resolved, scored):
+    """The skeptic set reweights the baseline's draws; its forecasts must agree with its own fresh run within
+    4 Monte Carlo errors, and its scores are the hand computation from the forecasts it reports."""
+    from forecast.analyses.summary import stat
+
+    alt = scored["prior_sets"][1]
+    assert alt["priors"] == "example_skeptic"
+    p = {d["id"]: d["forecast"] for d in alt["questions"]}
+    brier, log = _by_hand(p)
+    assert alt["brier"]["mean"] == pytest.approx(brier, abs=1e-12) and alt["log"]["mean"] == pytest.approx(log)
+    fresh = Session(resolved, SKEPTIC, draws=DRAWS, seed=SEED + 1).run()
+    for q in OUTCOMES:
+        st = stat(fresh, f"q:{q}")
+        assert abs(p[q] - st["mean"]) <= 4 * st["mcse"] + 0.02, (q, p[q], st)
+
+
+def test_score_command(resolved):
+    got = subprocess.run([sys.executable, "-m", "forecast", "score", str(resolved), "--draws", "100", "--tune", "200",
+                          "--json"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert got.returncode == 0, got.stderr
+    data = json.loads(got.stdout)
+    assert data["resolved"] == 3 and len(data["prior_sets"]) == 1
+    none = subprocess.run([sys.executable, "-m", "forecast", "score", str(EXAMPLE)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=600)
+    assert none.returncode == 2 and "no question records an outcome" in none.stderr and "Traceback" not in none.stderr
