@@ -77,6 +77,18 @@ def _sampling(p: argparse.ArgumentParser) -> None:
                    help="NUTS for evidence: numpyro (JAX, default), pymc or nutpie")
     p.add_argument("--tune", type=_setting("tune"), default=TUNE,
                    help=f"NUTS tuning steps per chain, with evidence (default {TUNE})")
+    p.add_argument("--as-of", type=_date, default=None, metavar="YYYY-MM-DD",
+                   help="forecast as of this date: only the evidence dated on or before it")
+
+
+def _date(text: str):
+    """An argparse type: an ISO date (``--as-of``)."""
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date (YYYY-MM-DD)") from None
 
 
 def _sim(p: argparse.ArgumentParser) -> None:
@@ -201,7 +213,7 @@ def _report(args) -> int:
         data = collect(args.model, priors, args.scenario, args.sources, draws=args.draws, seed=args.seed,
                        evidence_impact=not args.no_evidence_impact,
                        progress=lambda msg: status.update(f"report: {msg}…"),
-                       session_options={"sampler": args.sampler, "tune": args.tune})
+                       session_options={"sampler": args.sampler, "tune": args.tune, "as_of": args.as_of})
         status.update("report: typesetting…")
         path = write_report(data, args.output, paper=args.paper, png_dir=args.png)
     print(f"wrote {path}")
@@ -219,7 +231,7 @@ def _export(args) -> int:
     from forecast.analyses.export import export, write
 
     exported = export(args.model, args.priors, args.sources, _pairs(args.set, "--set"), at=at, bins=args.bins,
-                      draws=args.draws, seed=args.seed, sampler=args.sampler, tune=args.tune)
+                      draws=args.draws, seed=args.seed, sampler=args.sampler, tune=args.tune, as_of=args.as_of)
     path = write(exported, args.output, args.format)
     for note in exported.notes:
         print(f"note: {note}", file=sys.stderr)

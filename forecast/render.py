@@ -45,7 +45,7 @@ def _session(args, sets, priors: str | None):
     with err.status("Loading PyMC and building the model…"):
         return Session(args.model, priors, sets, args.sources,
                        draws=args.draws, seed=args.seed, sampler=args.sampler, tune=args.tune,
-                       progress=err.is_terminal)
+                       progress=err.is_terminal, as_of=args.as_of)
 
 
 def _simulate(session, label: str, fn):
@@ -78,7 +78,8 @@ def run_command(args, sets, observe, do) -> int:
     if args.out:
         save(result, args.out, summary)
     if args.json:
-        print(jsonio.dumps({k: summary[k] for k in ("as_of", "variables", "questions", "claims", "diagnostics",
+        print(jsonio.dumps({k: summary[k] for k in ("as_of", "as_of_basis", "variables", "questions", "claims",
+                                                   "diagnostics",
                                                    "manifest")}, indent=2))
         warn_stderr(summary["diagnostics"])
     else:
@@ -94,7 +95,8 @@ def warn_stderr(d: dict, who: str = "") -> None:
 
 def print_run(summary: dict) -> None:
     lvl = pct(summary["interval"])
-    t = Table(title=f"{summary['model']}: variables (mean and central {lvl} interval)", title_justify="left")
+    when = f"; as of {summary['as_of']} ({summary['as_of_basis']})" if summary.get("as_of") else ""
+    t = Table(title=f"{summary['model']}: variables (mean and central {lvl} interval){when}", title_justify="left")
     for col in ("variable", "kind", "mean", f"{lvl} interval", "ICD 203", "note"):
         t.add_column(col, justify="right" if col in ("mean", f"{lvl} interval") else "left")
     for vid, d in summary["variables"].items():
@@ -284,7 +286,7 @@ def score_command(args) -> int:
         from forecast.analyses.score import score
 
         data = score(args.model, priors, args.sources, draws=args.draws, seed=args.seed,
-                     session_options={"sampler": args.sampler, "tune": args.tune},
+                     session_options={"sampler": args.sampler, "tune": args.tune, "as_of": args.as_of},
                      progress=lambda msg: status.update(f"score: {msg}…"))
     if args.json:
         print(jsonio.dumps(data, indent=2))

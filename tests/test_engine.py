@@ -157,7 +157,7 @@ def test_cli_run_and_whatif_json_shapes(tmp_path):
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
-    assert set(doc) == {"as_of", "variables", "questions", "claims", "diagnostics", "manifest"}
+    assert set(doc) == {"as_of", "as_of_basis", "variables", "questions", "claims", "diagnostics", "manifest"}
     assert set(doc["variables"]["tariffs"]) >= {"mean", "lo", "hi", "word"}
     assert set(doc["claims"]["m1"]) == {"credence_prior", "credence_post"}
     assert {"r_hat_max", "ess_bulk_min", "ess_tail_min", "divergences", "warnings"} <= set(doc["diagnostics"])

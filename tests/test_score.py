@@ -98,3 +98,29 @@ def test_score_command(resolved):
     none = subprocess.run([sys.executable, "-m", "forecast", "score", str(EXAMPLE)], capture_output=True, text=True,
                           cwd=ROOT, timeout=600)
     assert none.returncode == 2 and "no question records an outcome" in none.stderr and "Traceback" not in none.stderr
+
+
+def test_as_of_gives_the_numbers_of_a_copy_without_the_later_evidence(tmp_path):
+    """``--as-of 2024-05-05`` keeps e_talks (3 May) and leaves e_sentiment (9 May) out: every number equals a
+    run of a copy of the model file with that evidence entry deleted (same seed), and the output says so."""
+    text = EXAMPLE.read_text()
+    start = text.index("[[evidence]]\nid = \"e_sentiment\"")
+    end = text.index("[[questions]]", start)
+    copy = tmp_path / "trade_talks.toml"
+    copy.write_text(text[:start] + text[end:])
+
+    def run(*args):
+        got = subprocess.run([sys.executable, "-m", "forecast", "run", *args, "--draws", "200", "--tune", "300",
+                              "--json"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+        assert got.returncode == 0, got.stderr
+        return json.loads(got.stdout)
+
+    cut, direct = run(str(EXAMPLE), "--as-of", "2024-05-05"), run(str(copy))
+    assert cut["as_of"] == "2024-05-05" and "1 observation" in cut["as_of_basis"]
+    assert cut["manifest"]["as_of"] == "2024-05-05"
+    for section in ("variables", "questions"):
+        for k, d in direct[section].items():
+            assert cut[section][k]["mean"] == d["mean"], (section, k)
+    bad = subprocess.run([sys.executable, "-m", "forecast", "run", str(EXAMPLE), "--as-of", "2024-13-01"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert bad.returncode == 2 and "is not a date" in bad.stderr and "Traceback" not in bad.stderr

@@ -30,6 +30,7 @@ What-if semantics
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import replace
 from pathlib import Path
@@ -75,6 +76,8 @@ class Session:
         Folder of the source texts (checks every locator); optional.
     draws
         Parameter draws (forward) or posterior draws over all chains.
+    as_of
+        Forecast as of this date: only the evidence dated on or before it (``--as-of``).
     """
 
     def __init__(
@@ -90,11 +93,15 @@ class Session:
         chains: int = DEFAULTS["chains"],
         tune: int = DEFAULTS["tune"],
         progress: bool = False,
+        as_of: dt.date | None = None,
     ):
         from forecast.spec.load import find_file
 
         self.model_path = find_file(model, "models")
         self.model = load_model(self.model_path)
+        self.as_of = as_of
+        if as_of is not None:  # the model as it stood then: the evidence dated later left out
+            self.model = self.model.as_of_date(as_of)
         self.sources = sources
         self.priors_path, self.sets = self.locate(priors), dict(sets or {})
         bad = settings_problems(draws, seed, tune, chains)

@@ -186,7 +186,11 @@ def change(base: Result, alt: Result, key: str, event: bool, b: dict | None = No
 
 
 def as_of(model) -> tuple[dt.date | None, str]:
-    """The date the forecast speaks for, and why: the latest evidence, else the model's own date."""
+    """The date the forecast speaks for, and why: ``--as-of``'s date, else the latest evidence, else the model's own
+    date."""
+    if model.cutoff is not None:
+        kept = len(model.evidence)
+        return model.cutoff, f"--as-of: the {kept} observation{'s' * (kept != 1)} dated by then"
     dates = [e.date for e in model.evidence]
     if dates:
         return max(dates), "latest evidence"

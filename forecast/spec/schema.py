@@ -138,6 +138,13 @@ class ScenarioModel(Strict):
     evidence: tuple[Evidence, ...] = ()
     questions: tuple[Question, ...] = ()
     scenarios: tuple[Scenario, ...] = ()
+    # ``--as-of``: the model as it stood on this date (evidence dated later left out); never read from a file
+    cutoff: dt.date | None = None
+
+    def as_of_date(self, date: dt.date) -> ScenarioModel:
+        """The model as of ``date``: only the evidence dated on or before it (``forecast run --as-of``)."""
+        return self.model_copy(update={"evidence": tuple(e for e in self.evidence if e.date <= date),
+                                       "cutoff": date})
 
     def variable(self, vid: str) -> Variable:
         return next(v for v in self.variables if v.id == vid)
