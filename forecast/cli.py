@@ -156,6 +156,7 @@ def parser() -> argparse.ArgumentParser:
                     help="prior set (repeatable; default: every set in priors/MODEL/, baseline first)")
     sc.add_argument("--sources", help="folder with the source documents' text")
     _sampling(sc)
+    sc.add_argument("--png", metavar="FILE.png", help="also write the reliability diagram here")
     sc.add_argument("--json", action="store_true", help="print JSON instead of tables")
     ex = sub.add_parser("export", help="write the network as a discrete Bayesian network (BIF, XMLBIF, XDSL, UAI)")
     _common(ex)
@@ -248,6 +249,8 @@ def _outputs(args) -> None:
         problems += check_folder(args.out, "--out", only=RESULT_FILES)
     if args.command == "export":
         problems += check_file(args.output, "-o")
+    if args.command == "score" and args.png is not None:
+        problems += check_file(args.png, "--png", ".png")
     if args.command == "report":
         problems += check_file(args.output, "-o", ".pdf")
         if args.png is not None:

@@ -288,10 +288,17 @@ def score_command(args) -> int:
         data = score(args.model, priors, args.sources, draws=args.draws, seed=args.seed,
                      session_options={"sampler": args.sampler, "tune": args.tune, "as_of": args.as_of},
                      progress=lambda msg: status.update(f"score: {msg}…"))
+    if args.png:
+        from forecast.report.figures import png, reliability
+        from forecast.spec.outputs import write_atomic
+
+        write_atomic(args.png, png(reliability(data)))
     if args.json:
         print(jsonio.dumps(data, indent=2))
     else:
         print_score(data)
+        if args.png:
+            out.print(f"wrote {args.png}", style="dim")
     return 0
 
 

@@ -89,12 +89,17 @@ def test_another_prior_set_is_scored_on_its_own_forecasts(resolved, scored):
         assert abs(p[q] - st["mean"]) <= 4 * st["mcse"] + 0.02, (q, p[q], st)
 
 
-def test_score_command(resolved):
+def test_score_command(resolved, tmp_path):
+    diagram = tmp_path / "out" / "reliability.png"
     got = subprocess.run([sys.executable, "-m", "forecast", "score", str(resolved), "--draws", "100", "--tune", "200",
-                          "--json"], capture_output=True, text=True, cwd=ROOT, timeout=600)
+                          "--json", "--png", str(diagram)], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert got.returncode == 0, got.stderr
     data = json.loads(got.stdout)
     assert data["resolved"] == 3 and len(data["prior_sets"]) == 1
+    assert diagram.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    bad = subprocess.run([sys.executable, "-m", "forecast", "score", str(resolved), "--png", str(tmp_path / "r.pdf")],
+                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert bad.returncode == 2 and "should name a .png file" in bad.stderr
     none = subprocess.run([sys.executable, "-m", "forecast", "score", str(EXAMPLE)], capture_output=True, text=True,
                           cwd=ROOT, timeout=600)
     assert none.returncode == 2 and "no question records an outcome" in none.stderr and "Traceback" not in none.stderr

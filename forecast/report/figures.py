@@ -184,6 +184,38 @@ def _setting(b: dict) -> str:
     return f"{p1} {lo} → {hi}" if p1 == p2 else f"{b['low_text']} → {b['high_text']}"
 
 
+def reliability(data: dict) -> Figure:
+    """The reliability diagram of ``forecast score``'s document: per prior set, per ICD 203 band, the mean
+    forecast against how often the event happened (dot area: the number of forecasts), on the diagonal of
+    perfect calibration, over the bands."""
+    sets = data["prior_sets"]
+    fig = Figure(figsize=(WIDTH * 0.6, WIDTH * 0.6))
+    with mpl.rc_context(RC):
+        ax = fig.subplots()
+        _bands(ax, {r["word"]: r["band"] for ps in sets for r in ps["calibration"]}, label=False)
+        ax.plot([0, 100], [0, 100], color="#888888", lw=0.8, ls="--", label="perfectly calibrated")
+        for i, ps in enumerate(sets):
+            rows = ps["calibration"]
+            ax.scatter([100 * r["forecast"] for r in rows], [100 * r["happened"] for r in rows],
+                       s=[18 * r["n"] for r in rows], marker=STANCE_MARKERS[i % len(STANCE_MARKERS)],
+                       color=STANCE_COLOURS[i % len(STANCE_COLOURS)], alpha=0.8, label=ps["priors"], zorder=3)
+        ax.set_xlim(0, 100)
+        ax.set_ylim(-3, 103)
+        ax.set_xlabel("forecast (%), mean within each ICD 203 band")
+        ax.set_ylabel("happened (%)")
+        ax.set_title(f"{data['model']}: {data['resolved']} resolved questions")
+        ax.legend(loc="lower right", fontsize=6, frameon=False)
+    return fig
+
+
+def png(fig: Figure, dpi: int = 200) -> bytes:
+    """``fig`` as PNG bytes (to be written atomically by the caller)."""
+    buf = io.BytesIO()
+    with mpl.rc_context(RC):
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    return buf.getvalue()
+
+
 def all_figures(data: dict, folder: Path) -> dict[str, str]:
     """Every chart of the brief as SVG in ``folder``; returns {name: file name} for the template."""
     from forecast.report.causal_map import draw
