@@ -335,6 +335,17 @@ def print_score(data: dict) -> None:
         c.add_row(f"{row['word']} ({pct(row['band'][0])}–{pct(row['band'][1])})", str(row["n"]), pct(row["forecast"]),
                   pct(row["happened"]))
     out.print(c)
+    m = Table(title=f"{base['priors']}: the worst misses and the inputs that move them most", title_justify="left")
+    for col in ("question", "forecast", "outcome", "Brier", "input", "low → high"):
+        m.add_column(col, justify="left" if col in ("question", "input") else "right")
+    for d in data["misses"]:
+        for i, b in enumerate(d["drivers"] or [{}]):
+            first = i == 0
+            m.add_row(f"{d['id']}: {d['text']}" if first else "", pct(d["forecast"]) if first else "",
+                      ("yes" if d["outcome"] else "no") if first else "", f"{d['brier']:.3f}" if first else "",
+                      b.get("label", "(no input reaches it)"),
+                      f"{pct(b['low'])} → {pct(b['high'])} ({b['low_text']} → {b['high_text']})" if b else "")
+    out.print(m)
     for line in diagnostics_lines(data["diagnostics"]):
         out.print(line, style="yellow" if "warning" in line else "dim")
 

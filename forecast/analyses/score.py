@@ -6,7 +6,8 @@ maintained library of proper scores; nothing hand-written), for the forecast of 
 yardsticks: a flat 50% forecaster, and the same model and prior set without its evidence (what the evidence
 added). Totals are means over the resolved questions, with a bootstrap interval over questions (the
 questions are the sample: with a handful of them the interval is wide, as it should be). The calibration
-table groups the forecasts by ICD 203 band: how often what was forecast in a band happened.
+table groups the forecasts by ICD 203 band: how often what was forecast in a band happened. The five worst
+misses come with the claims and base rates that move them most (the brief's tornado machinery).
 
 Outcomes are not evidence here: the forecast scored is the one the model gives with its evidence as written
 (forecasts as of an earlier date, ``--as-of``, are a later step of issue 15).
@@ -24,6 +25,7 @@ from forecast.analyses.session import Session
 from forecast.spec.errors import Problem, SpecError
 
 BOOTSTRAP = 2000  # resamples of the questions for a total's interval
+MISSES = 5  # the worst-scored questions shown with the inputs that drove them
 LOG_FLOOR = 1e-3  # the log score of a forecast printed as 0% or 100% is taken at 0.1% / 99.9% (never infinite)
 
 
@@ -68,6 +70,19 @@ def calibration(p: np.ndarray, y: np.ndarray, priors) -> list[dict]:
     return rows
 
 
+def worst_misses(s: Session, base, rows: list[dict], n: int = MISSES, top: int = 3) -> list[dict]:
+    """The ``n`` resolved questions the first prior set scored worst (highest Brier), each with the ``top``
+    inputs that move its forecast most (:func:`forecast.analyses.sensitivity.tornado`: each claim's credence
+    and each base rate from low to high): the claims and base rates that drove the miss."""
+    from forecast.analyses.sensitivity import tornado
+
+    worst = sorted(rows, key=lambda d: (-d["brier"], d["id"]))[:n]
+    if not worst:
+        return []
+    tor = tornado(s, base, [d["id"] for d in worst], top=top)["questions"]
+    return [{**d, "drivers": tor[d["id"]]["bars"]} for d in worst]
+
+
 def score(model: str | Path, priors: Sequence[str | Path | None], sources: str | Path | None = None, *,
           draws: int, seed: int, session_options: dict | None = None,
           progress: Callable[[str], None] | None = None) -> dict:
@@ -110,10 +125,12 @@ def score(model: str | Path, priors: Sequence[str | Path | None], sources: str |
             "calibration": calibration(p, y, r.priors),
             "pareto_k": res.diagnostics.get("pareto_k"),
         })
+    say("the worst misses' drivers")
+    misses = worst_misses(s, base, out_sets[0]["questions"])
     return {"model": s.model.info.id, "resolved": len(resolved), "questions": len(s.model.questions),
             "interval": level, "bootstrap": BOOTSTRAP, "log_floor": LOG_FLOOR,
             "flat": {"brier": float(flat["brier"].mean()), "log": float(flat["log"].mean())},
-            "prior_sets": out_sets, "diagnostics": base.diagnostics}
+            "prior_sets": out_sets, "misses": misses, "diagnostics": base.diagnostics}
 
 
-__all__ = ["calibration", "outcome_of", "per_question", "score", "total"]
+__all__ = ["calibration", "outcome_of", "per_question", "score", "total", "worst_misses"]
