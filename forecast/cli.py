@@ -99,6 +99,16 @@ def _sim(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
 
 
+def _per_question(p: argparse.ArgumentParser, rows: str) -> None:
+    """The arguments of a command that answers per question (signposts, flips)."""
+    _common(p)
+    _sampling(p)
+    p.add_argument("--question", action="append", default=[], metavar="ID",
+                   help="only this question (repeatable; default: every question)")
+    p.add_argument("--top", type=_top, default=None, metavar="N",
+                   help=f"{rows} printed per question (default 3, or 10 with --question)")
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="forecast", description="Scenario forecasting from analysts' causal claims.")
     ap.add_argument("-v", "--verbose", action="store_true")
@@ -132,23 +142,13 @@ def parser() -> argparse.ArgumentParser:
                          "without how much each moved the forecasts)")
     sp = sub.add_parser("signposts", help="what to watch: how much seeing each unobserved variable would move "
                                           "each question")
-    _common(sp)
-    _sampling(sp)
-    sp.add_argument("--question", action="append", default=[], metavar="ID",
-                    help="only this question (repeatable; default: every question)")
-    sp.add_argument("--top", type=_top, default=None, metavar="N",
-                    help="indicators printed per question (default 3, or 10 with --question)")
+    _per_question(sp, "indicators")
     sp.add_argument("--no-fresh", action="store_true",
                     help="never sample a fresh posterior for a branch the draws cannot carry (flag it instead)")
     sp.add_argument("--json", action="store_true", help="print JSON instead of tables")
     fl = sub.add_parser("flips", help="what would change our mind: the smallest single change that moves each "
                                       "question's ICD 203 word")
-    _common(fl)
-    _sampling(fl)
-    fl.add_argument("--question", action="append", default=[], metavar="ID",
-                    help="only this question (repeatable; default: every question)")
-    fl.add_argument("--top", type=_top, default=None, metavar="N",
-                    help="flips printed per question (default 3, or 10 with --question)")
+    _per_question(fl, "flips")
     fl.add_argument("--json", action="store_true", help="print JSON instead of tables")
     sc = sub.add_parser("score", help="score the forecasts of the questions whose outcome is recorded")
     sc.add_argument("model", help="model file (path or name under models/)")
