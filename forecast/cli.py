@@ -119,6 +119,9 @@ def parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="forecast every variable and question")
     _common(r)
     _sim(r)
+    r.add_argument("--stances", action="store_true",
+                   help="also weigh every prior set in priors/MODEL/ by how well it predicted the evidence (Bayes "
+                        "factors against this run's set) and average the forecasts by those weights")
     w = sub.add_parser("whatif", help="compare a what-if with the baseline (paired draws)")
     _common(w, "prior set of the what-if side, compared against the baseline's (--baseline-priors)")
     _sim(w)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shlex
 import sys
@@ -75,16 +76,52 @@ def run_command(args, sets, observe, do) -> int:
     result = _simulate(s, "run", lambda: s.run(r, do=do))
     result.manifest.update(observe=dict(observe), do=dict(do))
     summary = summarize(result)
+    weighed = None
+    if getattr(args, "stances", False):
+        from forecast.analyses.stances import stance_weights, stances_of
+        from forecast.spec.locate import prior_sets_of
+
+        paths = [s.priors_path] + [p for p in prior_sets_of(s.model_path, s.model.info.id) if p != s.priors_path]
+        with err.status("stances: weighing every prior set…"):
+            weighed = stance_weights(s, result, stances_of(s, paths))
     if args.out:
         save(result, args.out, summary)
     if args.json:
-        print(jsonio.dumps({k: summary[k] for k in ("as_of", "as_of_basis", "variables", "questions", "claims",
-                                                   "diagnostics",
-                                                   "manifest")}, indent=2))
+        doc = {k: summary[k] for k in ("as_of", "as_of_basis", "variables", "questions", "claims", "diagnostics",
+                                        "manifest")}
+        if weighed is not None:
+            doc["stances"] = weighed
+        print(jsonio.dumps(doc, indent=2))
         warn_stderr(summary["diagnostics"])
     else:
         print_run(summary)
+        if weighed is not None:
+            print_stances(weighed, summary)
     return 0
+
+
+def print_stances(w: dict, summary: dict) -> None:
+    """Each prior set's Bayes factor against the run's, its weight, and the forecasts averaged by the weights."""
+    t = Table(title="Stances: how well each prior set predicted the evidence (Bayes factor against the first; "
+                    "weights assume equal prior odds)", title_justify="left")
+    for col in ("prior set", "Bayes factor", "weight", "Pareto k", "note"):
+        t.add_column(col, justify="left" if col in ("prior set", "note") else "right")
+    for d in w["stances"]:
+        if d["log_bf"] is None:
+            t.add_row(d["priors"], "–", "–", "–", d.get("why", ""))
+            continue
+        bf = f"{d['bayes_factor']:.2f} (×/÷ {math.exp(2 * d['mcse']):.2f})" if d["mcse"] else f"{d['bayes_factor']:.2f}"
+        k = "–" if d["pareto_k"] is None else f"{d['pareto_k']:.2f}"
+        t.add_row(d["priors"], bf, pct(d["weight"]), k,
+                  "" if d["trusted"] else f"! Pareto k above {w['pareto_k_max']}: the estimate is unreliable")
+    out.print(t)
+    q = Table(title="Questions averaged over the stances by their weights", title_justify="left")
+    for col in ("question", "first set", "averaged"):
+        q.add_column(col, justify="left" if col == "question" else "right")
+    for qid, d in summary["questions"].items():
+        if qid in w["averaged"]:
+            q.add_row(d["text"], pct(d["mean"]), pct(w["averaged"][qid]))
+    out.print(q)
 
 
 def warn_stderr(d: dict, who: str = "") -> None:
