@@ -116,10 +116,10 @@ def test_the_branch_arithmetic_against_a_closed_form():
 
 @pytest.mark.slow
 def test_signposts_with_sampled_parameters_match_fresh_posteriors():
-    s = Session(EXAMPLE, draws=1000, seed=0)
+    s = Session(EXAMPLE, draws=600, seed=0, tune=500)
     base = s.run()
     data = signposts(s, base, fresh=False)
-    direct = Session(EXAMPLE, draws=1000, seed=5)
+    direct = Session(EXAMPLE, draws=600, seed=5, tune=500)
     bad, n = [], 0
     for ind in indicators(base.resolved):
         if ind.kind != "event":

@@ -65,7 +65,7 @@ def test_bayes_factor_equals_pgmpy_with_fixed_parameters(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_bayes_factor_matches_the_closed_form_with_a_random_base_rate():
-    s = Session(oracle.MODELS / "branch_beta.toml", draws=2000, seed=4, tune=500)
+    s = Session(oracle.MODELS / "branch_beta.toml", draws=1000, seed=4, tune=500)
     base = s.run()
     alt = s.resolve(sets={"variables.L.base": {"dist": "Beta", "kwargs": {"alpha": 5.0, "beta": 5.0}}})
     w = stance_weights(s, base, [("file", s.baseline), ("alt", alt)])
