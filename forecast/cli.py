@@ -303,12 +303,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return render.run_command(args, _pairs(args.set, "--set"), _assign(args.observe, "--observe"),
                                       _assign(args.do, "--do"))
-        if args.command == "signposts":
-            return render.signposts_command(args, _pairs(args.set, "--set"))
-        if args.command == "flips":
-            return render.flips_command(args, _pairs(args.set, "--set"))
-        if args.command == "score":
-            return render.score_command(args)
+        if args.command in ("signposts", "flips", "score"):
+            from forecast import render_analyses
+
+            if args.command == "score":
+                return render_analyses.score_command(args)
+            command = getattr(render_analyses, f"{args.command}_command")
+            return command(args, _pairs(args.set, "--set"))
         if args.command == "whatif":
             return render.whatif_command(args, _pairs(args.set, "--set"), _assign(args.observe, "--observe"),
                                          _assign(args.do, "--do"))

@@ -38,7 +38,8 @@ def test_the_measurement_that_dominates_its_level_is_sampled_anew(hanoi):
 
 
 def test_signposts_rank_every_unobserved_variable_for_every_question(hanoi):
-    from forecast.analyses.signposts import indicators, signposts
+    from forecast.analyses.indicators import indicators
+    from forecast.analyses.signposts import signposts
     from forecast.analyses.summary import stat
 
     s, base = hanoi
@@ -60,18 +61,20 @@ def test_signposts_from_the_worlds_match_the_exact_answers(hanoi):
     answer at the same draws)."""
     import numpy as np
 
-    from forecast.analyses import signposts as sp
+    from forecast.analyses import indicators as ind
+    from forecast.analyses.signposts import branches
+    from forecast.analyses.summary import worded_questions
 
     s, base = hanoi
     r = base.resolved
-    inds, qs = sp.indicators(r), sp.judged(r)
-    ex = sp._exact(s, base)
-    exact = sp._exact_pairs(ex, inds, qs, base.draws)
-    worlds = sp._world_pairs(s, base, inds, qs, set())
+    inds, qs = ind.indicators(r), worded_questions(r)
+    ex = ind.exact(s, base)
+    exact = ind.exact_pairs(ex, inds, qs, base.draws)
+    worlds = ind.world_pairs(s, base, inds, qs, set())
     assert len(exact) > 200
     bad = []
     for key, (a, b, f) in exact.items():
-        want, got = sp.branches(a, b, f), sp.branches(*worlds[key])
+        want, got = branches(a, b, f), branches(*worlds[key])
         for side in ("yes", "no"):
             w, g = want[side]["forecast"], got[side]["forecast"]
             if w is None or want[side]["p"] < 0.05:  # a rare branch: too few worlds to compare

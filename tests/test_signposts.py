@@ -29,8 +29,9 @@ import numpy as np
 import pytest
 from conftest import EXAMPLE, ROOT
 
+from forecast.analyses.indicators import indicators
 from forecast.analyses.session import Session
-from forecast.analyses.signposts import branches, indicators, signposts
+from forecast.analyses.signposts import branches, signposts
 from forecast.analyses.summary import stat
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -146,7 +147,7 @@ def _cli(*args: str, command: str = "signposts") -> subprocess.CompletedProcess:
 
 
 def test_signposts_command(capsys, monkeypatch):
-    from forecast.render import print_signposts
+    from forecast.render_analyses import print_signposts
 
     got = _cli(str(EXAMPLE), "--draws", "100", "--tune", "200", "--json")
     assert got.returncode == 0, got.stderr

@@ -149,6 +149,25 @@ class Engine:
         self._world_fns[key] = _WorldFn(fn, theta, fixed_sh, outputs)
         return self._world_fns[key]
 
+    def _load(self, wf: _WorldFn, theta: dict[str, np.ndarray], fixed: dict[str, np.ndarray]
+              ) -> dict[str, np.ndarray]:
+        """``theta`` and the ``fixed`` states (per draw or per world) into ``wf``'s shared arrays; returns the fixed
+        states as (T, R) arrays."""
+        lay = self.forward.layout
+        for p, sh in wf.theta.items():
+            sh.set_value(lay.join(p, theta).astype(sh.dtype))
+        out = {}
+        for v, sh in wf.fixed.items():
+            x = np.asarray(fixed[v])
+            out[v] = np.broadcast_to(x if x.ndim == 2 else x[:, None], (self.T, self.R)).astype(float)
+            sh.set_value(out[v].astype(sh.dtype))
+        return out
+
+    def noise_sd(self, theta: dict[str, np.ndarray], v: str) -> np.ndarray:
+        """Index ``v``'s noise sd per draw (T,): its draws, or its fixed value."""
+        tau = theta.get(f"noise__{v}")
+        return np.full(self.T, self.numbers.noise[v]["kwargs"]["c"]) if tau is None else tau
+
     def simulate(
         self,
         theta: dict[str, np.ndarray],
@@ -175,12 +194,7 @@ class Engine:
         """
         fixed, do = fixed or {}, do or {}
         wf = self._world_fn(tuple(sorted(fixed)), tuple(sorted(do.items())), tuple(likelihood))
-        lay = self.forward.layout
-        for p, sh in wf.theta.items():
-            sh.set_value(lay.join(p, theta).astype(sh.dtype))
-        for v, sh in wf.fixed.items():
-            x = np.asarray(fixed[v])
-            sh.set_value(np.broadcast_to(x if x.ndim == 2 else x[:, None], (self.T, self.R)).astype(sh.dtype))
+        self._load(wf, theta, fixed)
         _reseed(wf.fn, seed)
         raw = dict(zip(wf.outputs, wf.fn()))
         out: dict[str, np.ndarray] = {}
@@ -203,15 +217,8 @@ class Engine:
         P(v | its parents in that world), ``eta__v`` an index's propensity; ``fixed`` (per draw or per world)
         as in :meth:`simulate`, returned as given."""
         wf = self._world_fn(tuple(sorted(fixed)), (), (), per_world=True)
-        lay = self.forward.layout
-        for p, sh in wf.theta.items():
-            sh.set_value(lay.join(p, theta).astype(sh.dtype))
+        out = self._load(wf, theta, fixed)
         shape = (self.T, self.R)
-        out = {}
-        for v, sh in wf.fixed.items():
-            x = np.asarray(fixed[v])
-            out[v] = np.broadcast_to(x if x.ndim == 2 else x[:, None], shape).astype(float)
-            sh.set_value(out[v].astype(sh.dtype))
         _reseed(wf.fn, seed)
         for (v, what), value in zip(wf.outputs, wf.fn()):
             key = v if what == "state" else f"{'p' if what == 'p' else 'eta'}__{v}"
@@ -224,8 +231,5 @@ class Engine:
         the worlds' likelihood weights (``simulate``'s ``__omega__``), if any."""
         if f"eta__{v}" not in outcome:
             return (outcome[v] > t).astype(float)
-        tau = theta.get(f"noise__{v}")
-        if tau is None:
-            tau = np.full(self.T, self.numbers.noise[v]["kwargs"]["c"])
-        above = Index.exceed(outcome[f"eta__{v}"], tau[:, None], t)
+        above = Index.exceed(outcome[f"eta__{v}"], self.noise_sd(theta, v)[:, None], t)
         return above.mean(axis=1) if omega is None else (above * omega).sum(axis=1)

@@ -73,9 +73,8 @@ import numpy as np
 from forecast.analyses.posterior import Posterior, psis
 from forecast.analyses.recovery import Enumerated
 from forecast.analyses.session import Result, Session
-from forecast.analyses.summary import PARETO_K_MAX, stat, word
+from forecast.analyses.summary import PARETO_K_MAX, stat, word, worded_questions
 from forecast.compile import Numbers, ancestral_set, descendants
-from forecast.spec.errors import Problem, SpecError, did_you_mean
 from forecast.spec.priorsets import parse_value
 from forecast.spec.resolve import Resolved, credence_value, probability_prior
 
@@ -508,12 +507,7 @@ def flips(session: Session, base: Result, questions: list[str] | None = None, pr
     bad = sorted(set(kinds) - set(KINDS))
     if bad:
         raise ValueError(f"flips(): unknown kinds {bad}; known: {list(KINDS)}")
-    worded = [q.id for q in r.model.questions if q.threshold is not None or r.variables[q.variable].kind == "event"]
-    questions = worded if questions is None else list(dict.fromkeys(questions))
-    unknown = [q for q in questions if q not in worded]
-    if unknown:
-        raise SpecError([Problem("--question", q, "no such question with a probability" + did_you_mean(q, worded))
-                         for q in unknown])
+    questions = [q.id for q in worded_questions(r, questions)]
     f = _Flips(session, base, questions, progress)
     qs_obs = f.reached(frozenset(f.moved)) if f.post is not None else []
     if "removed" in kinds and qs_obs:

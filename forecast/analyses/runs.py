@@ -88,18 +88,25 @@ class Runs:
         """``r``'s posterior, sampled once (None without evidence)."""
         return self.posteriors.get(r, numbers, self.settings.progress, start) if r.evidence else None
 
+    def theta(self, r: Resolved, numbers: Numbers, post: Posterior | None) -> tuple[Engine, dict]:
+        """The engine and the parameter draws worlds are simulated from: the prior's (the session's seed), with
+        the posterior's where it has them."""
+        eng = self.engine(numbers, r)
+        theta = eng.sample_theta(numbers, self.settings.seed)
+        if post is not None:
+            theta.update(post.theta)
+        return eng, theta
+
     def inputs(self, r: Resolved, numbers: Numbers, post: Posterior | None, do: dict[str, float]
                ) -> tuple[Engine, dict, dict, dict]:
         """What the worlds of ``r`` are simulated from: the engine, the parameter draws (the prior's, with the
         posterior's where it has them), the states fixed per draw or per world, and which of those are the
         latent events' worlds drawn from the posterior (:meth:`simulate`, :meth:`worlds`)."""
         seed = self.settings.seed
-        eng = self.engine(numbers, r)
-        theta = eng.sample_theta(numbers, seed)
+        eng, theta = self.theta(r, numbers, post)
         cut = descendants(r, do)
         fixed, worlds = {}, {}
         if post is not None:
-            theta.update(post.theta)
             fixed = {v: x for v, x in post.states.items() if v not in cut}
             # downstream of an intervention the claims' gates are kept from the posterior, with the worlds
             gates, worlds = post.abduct([c for c in r.claims if r.claims[c].effect in cut], eng.R, seed + 2)

@@ -38,14 +38,15 @@ from forecast.compile import Numbers
 from forecast.spec.resolve import Resolved
 
 
-def log_bayes_factor(session: Session, base: Result, r: Resolved) -> dict:
+def log_bayes_factor(session: Session, base: Result, r: Resolved, rw: tuple | None = None) -> dict:
     """log BF of ``r``'s priors against ``base``'s, from ``base``'s posterior draws: ``{"log_bf", "mcse" (of
-    log BF, delta method), "pareto_k"}``, or ``{"log_bf": None, "why": ...}`` where the draws cannot give it."""
+    log BF, delta method), "pareto_k"}``, or ``{"log_bf": None, "why": ...}`` where the draws cannot give it.
+    ``rw``: :meth:`Session.reweighting`'s answer for ``r``, when the caller has it."""
     if base.posterior is None:
         return {"log_bf": 0.0, "mcse": 0.0, "pareto_k": None, "why": "no evidence: every stance predicts it alike"}
     if Numbers.of(r) == Numbers.of(base.resolved):
         return {"log_bf": 0.0, "mcse": 0.0, "pareto_k": 0.0}
-    rw = session.reweighting(base, r)
+    rw = rw or session.reweighting(base, r)
     if rw is None:
         return {"log_bf": None, "mcse": None, "pareto_k": None,
                 "why": "another prior family or other evidence: the baseline's draws cannot be reweighted to it"}
@@ -64,10 +65,12 @@ def stance_weights(session: Session, base: Result, stances: Sequence[tuple[str, 
     (equal prior odds), and the model-averaged forecast of every question; plain data."""
     rows = []
     for name, r in stances:
-        d = {"priors": name, **log_bayes_factor(session, base, r)}
+        same = Numbers.of(r) == Numbers.of(base.resolved)
+        rw = None if same else session.reweighting(base, r)  # once: for the Bayes factor and the forecasts
+        d = {"priors": name, **log_bayes_factor(session, base, r, rw)}
         d["bayes_factor"] = float(np.exp(d["log_bf"])) if d["log_bf"] is not None else None
         d["trusted"] = d["log_bf"] is not None and (d["pareto_k"] is None or d["pareto_k"] <= PARETO_K_MAX)
-        res = session.variant(base, r) if Numbers.of(r) != Numbers.of(base.resolved) else base
+        res = base if same else session.variant(base, r, reweighting=rw)
         d["forecasts"] = {q.id: res.mean(f"q:{q.id}") for q in base.resolved.model.questions}
         rows.append(d)
     known = [d for d in rows if d["log_bf"] is not None]

@@ -142,6 +142,22 @@ def word(result: Result, p: float) -> str:
     return result.resolved.priors.word_for(shown(p, True))
 
 
+def worded_questions(r, ids=None) -> list:
+    """The questions with a probability and so an ICD 203 word (events, and indices with a threshold), in the
+    model's order; ``ids``: only these, an unknown or unworded one refused (SpecError, exit 2)."""
+    from forecast.spec.errors import Problem, SpecError, did_you_mean
+
+    qs = [q for q in r.model.questions if q.threshold is not None or r.variables[q.variable].kind == "event"]
+    if ids is None:
+        return qs
+    known = [q.id for q in qs]
+    bad = [q for q in dict.fromkeys(ids) if q not in known]
+    if bad:
+        raise SpecError([Problem(str(r.model.path), f"questions.{q}", "no such question with a probability"
+                                 + did_you_mean(q, known)) for q in bad])
+    return [q for q in qs if q.id in set(ids)]
+
+
 def stat(result: Result, key: str, event: bool = True) -> dict:
     """Mean, central interval, MCSE and (events) the ICD 203 word of one outcome of ``result``."""
     x = np.asarray(result.outcomes[key], dtype=float)
