@@ -36,9 +36,10 @@ RECOVERY_MODE = Mode(linker="py", optimizer=None)
 
 def without_fill(outputs: list) -> list:
     """``outputs`` with every ``second(x, y)`` (``fill``: ``y`` broadcast to ``x``'s shape, which ``pt.grad`` puts
-    in its graphs) as ``broadcast_to``: ``Second`` has no NumPy ufunc, so the Python linker would run it one element
-    at a time (seconds per call on (draws x configurations x variables) arrays). The graph rewrite PyTensor has
-    for it (``local_fill_to_alloc``) needs a rewriting pass that takes longer than the whole compile."""
+    in its graphs) as ``where(isnan(x), y, y)``, the same array by ops with a ufunc: ``Second`` has none, so the
+    Python linker would run it one element at a time (seconds per call on (draws x configurations x variables)
+    arrays). The graph rewrite PyTensor has for it (``local_fill_to_alloc``) needs a rewriting pass that takes
+    longer than the whole compile."""
     memo: dict = {}
     for node in io_toposort(list(graph_inputs(outputs)), outputs):
         ins = [memo.get(i, i) for i in node.inputs]
