@@ -152,3 +152,34 @@ def test_the_worst_misses_come_with_inputs_that_can_reach_them(resolved, scored)
             assert target in anc, (d["id"], b["id"])
         swings = [b["swing"] for b in d["drivers"]]
         assert swings == sorted(swings, reverse=True)
+
+
+def test_a_news_source_and_evidence_recorded_since_the_models_date(tmp_path):
+    """A source without a local text (publisher, date, url; no file) passes ``check`` with the sources folder
+    (the other sources' locators still verified) and can carry a claim without a locator. Evidence it dates after
+    the model's own ``as_of`` is left out of a plain run, which says so and gives the numbers of the model
+    without that entry; ``--as-of`` a later date uses it."""
+    import datetime as dt
+
+    from forecast.analyses.summary import summarize
+    from forecast.check import check
+
+    news = ('[[sources]]\nid = "wire"\ntitle = "Tariff round announced"\npublisher = "Example wire"\n'
+            'date = 2024-06-02\nurl = "https://example.org/tariffs"\nreliability = "B"\ncredibility = 2\n\n')
+    claim = ('[[claims]]\nid = "c_wire"\ncause = "talks_fail"\neffect = "tariffs"\ndirection = "raises"\n'
+             'source = "wire"\nparaphrase = "Failed talks make tariffs likelier."\n\n')
+    late = ('[[evidence]]\nid = "e_later"\nvariable = "tariffs"\ndate = 2024-06-02\nsource = "wire"\n'
+            'value = true\n\n')
+    text = EXAMPLE.read_text().replace("[[sources]]", news + "[[sources]]", 1)
+    text = text.replace("[[evidence]]", claim + "[[evidence]]", 1)
+    base, later = tmp_path / "base.toml", tmp_path / "later.toml"
+    base.write_text(text)
+    later.write_text(text.replace("[[questions]]", late + "[[questions]]", 1))
+    (tmp_path / "sources").symlink_to(EXAMPLE.parent / "sources")
+    report = check(later, sources=tmp_path / "sources")
+    assert report.ok, report.errors
+    plain, direct = (summarize(Session(p, draws=DRAWS, seed=SEED, tune=TUNE).run()) for p in (later, base))
+    assert plain["as_of"] == "2024-05-10" and "1 recorded since left out" in plain["as_of_basis"]
+    assert all(plain["questions"][k]["mean"] == d["mean"] for k, d in direct["questions"].items())
+    after = summarize(Session(later, draws=DRAWS, seed=SEED, tune=TUNE, as_of=dt.date(2024, 7, 1)).run())
+    assert after["variables"]["tariffs"]["mean"] == 1.0

@@ -82,10 +82,10 @@ def _grade(model, sid: str) -> str:
     return model.source(sid).grade
 
 
-def quote(sources: str | Path | None, file: str, locator: str) -> str | None:
+def quote(sources: str | Path | None, file: str | None, locator: str) -> str | None:
     """The document's lines at ``locator`` (read now, from the user's own file), whitespace folded."""
     span = parse_locator(locator)
-    if sources is None or span is None:
+    if sources is None or span is None or file is None:
         return None
     path = source_path(sources, file)
     if path is None or not path.is_file():

@@ -49,7 +49,7 @@ def manifest(session: Session, r: Resolved, do: dict[str, float]) -> dict:
         "sets": dict(session.sets),
         "observe": {o.variable: o.value for o in r.evidence if o.id.startswith("observe_")},
         "do": do,
-        "as_of": session.as_of.isoformat() if session.as_of else None,  # --as-of: evidence dated later left out
+        "as_of": session.model.cutoff.isoformat() if session.model.cutoff else None,  # evidence dated later left out
         "seed": session.seed,
         "draws": session.draws,
         "sampler": session.sampler,

@@ -100,8 +100,8 @@ class Session:
         self.model_path = find_file(model, "models")
         self.model = load_model(self.model_path)
         self.as_of = as_of
-        if as_of is not None:  # the model as it stood then: the evidence dated later left out
-            self.model = self.model.as_of_date(as_of)
+        # the model as it stood then: the evidence dated later left out (by default, the model's own date)
+        self.model = self.model.speaking_date() if as_of is None else self.model.as_of_date(as_of)
         self.sources = sources
         self.priors_path, self.sets = self.locate(priors), dict(sets or {})
         bad = settings_problems(draws, seed, tune, chains)

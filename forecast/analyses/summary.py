@@ -206,7 +206,11 @@ def as_of(model) -> tuple[dt.date | None, str]:
     date."""
     if model.cutoff is not None:
         kept = len(model.evidence)
-        return model.cutoff, f"--as-of: the {kept} observation{'s' * (kept != 1)} dated by then"
+        text = f"the {kept} observation{'s' * (kept != 1)} dated by then"
+        if model.cutoff_from == "model":
+            return model.cutoff, (f"date of the model: {text}; {model.later} recorded since left out "
+                                  "(--as-of a later date uses them)")
+        return model.cutoff, f"--as-of: {text}"
     dates = [e.date for e in model.evidence]
     if dates:
         return max(dates), "latest evidence"

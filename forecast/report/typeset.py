@@ -122,7 +122,8 @@ def prepare(data: dict, figures: dict[str, str], paper: str) -> dict:
             cred += f" → {text.pct(c['credence_post'])} given the evidence"
         claims.append({"id": c["id"], "head": f"{c['cause']} → {c['effect']}",
                        "meta": f"{c['direction']}, {c['strength']}; {c['source']} ({c['grade']}), "
-                               f"{'lines' if '-' in c['locator'] else 'line'} {c['locator']}; {cred}",
+                               + (f"{'lines' if '-' in c['locator'] else 'line'} {c['locator']}; " if c["locator"]
+                                  else "") + cred,
                        "paraphrase": c["paraphrase"], "quote": c["quote"]})
     diag = data["diagnostics"]
     t = data["title"]

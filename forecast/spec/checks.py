@@ -86,8 +86,10 @@ def check_model(
             add(e, f"a claim cannot run from '{c.cause}' to itself")
         elif ok:
             edges.append((c.cause, c.effect))
-        if parse_locator(c.locator) is None:
-            add(e, f"locator '{c.locator}' is not a line range such as '12-14'")
+        local = c.source in source_ids and model.source(c.source).file is not None
+        if (c.locator or local) and parse_locator(c.locator) is None:
+            add(e, f"locator '{c.locator}' is not a line range such as '12-14'" if c.locator else
+                "locator missing: give the line range in the source's file, such as '12-14'")
     _, loop = topological_order(var_ids, edges)
     if loop:
         add("claims", "the claims form a cycle: " + " -> ".join(loop))
@@ -129,6 +131,16 @@ def check_model(
                 add(e, f"priors: {err.problems[0].message}")
 
     for s in model.sources:
+        if s.file is None:
+            missing = [k for k in ("publisher", "date") if not getattr(s, k)]
+            if len(missing) == 2 and not s.url:
+                add(f"sources.{s.id}", "give 'file' (its text in the sources folder) or, for a source without a "
+                                       "local text such as a news report, 'publisher' and 'date' (and 'url' where "
+                                       "there is one)")
+            elif missing:
+                add(f"sources.{s.id}", f"a source without a local text needs {' and '.join(missing)} (a reader "
+                                       "finds it by title, publisher and date)")
+            continue
         if source_path(sources_dir, s.file) is None:
             add(f"sources.{s.id}", f"source file '{s.file}' leaves the sources folder (give a name relative to "
                                    "it, without '..')")
@@ -206,8 +218,8 @@ def source_path(folder: str | Path | None, file: str) -> Path | None:
 def _check_sources(model: ScenarioModel, folder: Path) -> list[Problem]:
     problems, lengths = [], {}
     for s in model.sources:
-        path = source_path(folder, s.file)
-        if path is None:  # reported by check_model
+        path = None if s.file is None else source_path(folder, s.file)
+        if path is None:  # no local text, or reported by check_model
             continue
         if not path.is_file():
             problems.append(Problem(model.path, f"sources.{s.id}", f"source file '{s.file}' not found in {folder}"))

@@ -51,7 +51,10 @@ class Source(Strict):
     date: dt.date | None = None
     reliability: Literal["A", "B", "C", "D", "E", "F"]
     credibility: Annotated[int, Field(ge=1, le=6)]
-    file: str
+    # the document's text under ``--sources`` (claims quote it by line range); a source without a local text
+    # (a news report) gives ``url`` with its publisher and date instead, and its claims' locators are optional
+    file: str | None = None
+    url: str = ""
     grade_note: str = ""
 
     @property
@@ -76,7 +79,7 @@ class Claim(Strict):
     strength: str | PriorSpec = "moderate"
     credence: float | str | None = None
     source: Id
-    locator: str
+    locator: str = ""  # a line range in the source's file; optional for a source without a local text
     paraphrase: str
 
 
@@ -138,13 +141,24 @@ class ScenarioModel(Strict):
     evidence: tuple[Evidence, ...] = ()
     questions: tuple[Question, ...] = ()
     scenarios: tuple[Scenario, ...] = ()
-    # ``--as-of``: the model as it stood on this date (evidence dated later left out); never read from a file
+    # the model as it stood on this date (evidence dated later left out), and why: "--as-of" (asked for) or
+    # "model" (the model's own ``as_of``, when evidence recorded since is dated after it); never read from a file
     cutoff: dt.date | None = None
+    cutoff_from: Literal["--as-of", "model"] | None = None
+    later: int = 0  # how many evidence entries the cutoff left out
 
-    def as_of_date(self, date: dt.date) -> ScenarioModel:
+    def as_of_date(self, date: dt.date, basis: Literal["--as-of", "model"] = "--as-of") -> ScenarioModel:
         """The model as of ``date``: only the evidence dated on or before it (``forecast run --as-of``)."""
-        return self.model_copy(update={"evidence": tuple(e for e in self.evidence if e.date <= date),
-                                       "cutoff": date})
+        kept = tuple(e for e in self.evidence if e.date <= date)
+        return self.model_copy(update={"evidence": kept, "cutoff": date, "cutoff_from": basis,
+                                       "later": len(self.evidence) - len(kept)})
+
+    def speaking_date(self) -> ScenarioModel:
+        """The model as a plain run reads it: evidence dated after the model's own ``as_of`` (recorded since, for
+        ``--as-of`` and ``forecast history``) is left out; a model without ``as_of`` uses all its evidence."""
+        if self.info.as_of and any(e.date > self.info.as_of for e in self.evidence):
+            return self.as_of_date(self.info.as_of, "model")
+        return self
 
     def variable(self, vid: str) -> Variable:
         return next(v for v in self.variables if v.id == vid)
