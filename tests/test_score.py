@@ -89,13 +89,31 @@ def test_another_prior_set_is_scored_on_its_own_forecasts(resolved, scored):
         assert abs(p[q] - st["mean"]) <= 4 * st["mcse"] + 0.02, (q, p[q], st)
 
 
+def test_the_stance_averaged_forecaster(resolved, scored):
+    """The last row averages the stances by the posterior weights ``run --stances`` reports (equal prior odds):
+    its forecasts equal Σ w_i p_i of the rows above with those weights, and its scores the hand computation."""
+    from forecast.analyses.stances import stance_weights, stances_of
+
+    avg = scored["prior_sets"][-1]
+    assert avg["priors"] == "stance-averaged" and len(scored["prior_sets"]) == 3
+    s = Session(resolved, draws=DRAWS, seed=SEED, tune=TUNE)
+    w = stance_weights(s, s.run(), stances_of(s, [None, SKEPTIC]))
+    weights = {d["priors"]: d["weight"] for d in w["stances"]}
+    assert {d["priors"]: d["weight"] for d in avg["weights"]} == pytest.approx(weights, abs=1e-12)
+    sets = {ps["priors"]: {d["id"]: d["forecast"] for d in ps["questions"]} for ps in scored["prior_sets"][:2]}
+    p = {q: sum(weights[n] * sets[n][q] for n in weights) for q in OUTCOMES}
+    assert {d["id"]: d["forecast"] for d in avg["questions"]} == pytest.approx(p, abs=1e-12)
+    assert p == pytest.approx({q: w["averaged"][q] for q in OUTCOMES}, abs=1e-12)
+    brier, log = _by_hand(p)
+    assert avg["brier"]["mean"] == pytest.approx(brier, abs=1e-12) and avg["log"]["mean"] == pytest.approx(log)
+
 def test_score_command(resolved, tmp_path):
     diagram = tmp_path / "out" / "reliability.png"
     got = subprocess.run([sys.executable, "-m", "forecast", "score", str(resolved), "--draws", "100", "--tune", "200",
                           "--json", "--png", str(diagram)], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert got.returncode == 0, got.stderr
     data = json.loads(got.stdout)
-    assert data["resolved"] == 3 and len(data["prior_sets"]) == 1
+    assert data["resolved"] == 3 and len(data["prior_sets"]) == 1  # one prior set: no stance-averaged row
     assert diagram.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     bad = subprocess.run([sys.executable, "-m", "forecast", "score", str(resolved), "--png", str(tmp_path / "r.pdf")],
                          capture_output=True, text=True, cwd=ROOT, timeout=120)

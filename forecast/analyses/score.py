@@ -20,8 +20,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from scipy.special import logsumexp
 
 from forecast.analyses.session import Session
+from forecast.analyses.stances import log_bayes_factor
+from forecast.analyses.summary import PARETO_K_MAX
 from forecast.spec.errors import Problem, SpecError
 
 BOOTSTRAP = 2000  # resamples of the questions for a total's interval
@@ -100,31 +103,22 @@ def score(model: str | Path, priors: Sequence[str | Path | None], sources: str |
     say("the baseline")
     base = s.run()
     flat = per_question(np.full(len(y), 0.5), y)
-    out_sets = []
+    out_sets, forecasts = [], []
     for i, path in enumerate(priors):
         name = s.prior_set_name(path)
         say(f"prior set {name}")
         r = s.baseline if i == 0 else s.resolve(path)
-        res = base if i == 0 else s.variant(base, r)
+        rw = None if i == 0 else s.reweighting(base, r)  # once: the forecasts and the stance's Bayes factor
+        res = base if i == 0 else s.variant(base, r, reweighting=rw)
         bare = s.run(replace(r, evidence=()))  # the same priors without the evidence
         p = np.array([res.mean(f"q:{q.id}") for q in resolved])
         p0 = np.array([bare.mean(f"q:{q.id}") for q in resolved])
-        sc, sc0 = per_question(p, y), per_question(p0, y)
-        out_sets.append({
-            "priors": name,
-            "questions": [{"id": q.id, "text": q.text, "forecast": float(p[j]), "without_evidence": float(p0[j]),
-                           "outcome": float(y[j]), "resolved_on": q.resolved_on.isoformat() if q.resolved_on else None,
-                           "brier": float(sc["brier"][j]), "log": float(sc["log"][j])}
-                          for j, q in enumerate(resolved)],
-            "brier": total(sc["brier"], level, seed), "log": total(sc["log"], level, seed),
-            # the differences per question, so that their intervals pair the same questions
-            "brier_vs_flat": total(sc["brier"] - flat["brier"], level, seed),
-            "brier_vs_no_evidence": total(sc["brier"] - sc0["brier"], level, seed),
-            "log_vs_flat": total(sc["log"] - flat["log"], level, seed),
-            "log_vs_no_evidence": total(sc["log"] - sc0["log"], level, seed),
-            "calibration": calibration(p, y, r.priors),
-            "pareto_k": res.diagnostics.get("pareto_k"),
-        })
+        forecasts.append((p, p0, log_bayes_factor(s, base, r, rw)))
+        out_sets.append(scored(name, resolved, p, p0, y, flat, level, seed, r.priors, res.diagnostics.get("pareto_k")))
+    if len(priors) > 1:
+        say("the stance-averaged forecaster")
+        out_sets.append(averaged(resolved, forecasts, [d["priors"] for d in out_sets], y, flat, level, seed,
+                                 s.baseline.priors))
     say("the worst misses' drivers")
     misses = worst_misses(s, base, out_sets[0]["questions"])
     return {"model": s.model.info.id, "resolved": len(resolved), "questions": len(s.model.questions),
@@ -133,4 +127,43 @@ def score(model: str | Path, priors: Sequence[str | Path | None], sources: str |
             "prior_sets": out_sets, "misses": misses, "diagnostics": base.diagnostics}
 
 
-__all__ = ["calibration", "outcome_of", "per_question", "score", "total", "worst_misses"]
+def averaged(resolved, forecasts: list[tuple], names: list[str], y, flat, level: float, seed: int, words) -> dict:
+    """The forecaster that averages the stances by their posterior weights (equal prior odds; the Bayes factors of
+    :mod:`forecast.analyses.stances`); without evidence no stance is favoured, so its yardstick averages the
+    stances' evidence-free forecasts equally. Stances whose Bayes factor the draws cannot give are left out."""
+    known = [(p, p0, lb, n) for (p, p0, lb), n in zip(forecasts, names, strict=True) if lb["log_bf"] is not None]
+    logs = np.array([lb["log_bf"] for _, _, lb, _ in known])
+    w = np.exp(logs - logsumexp(logs))
+    p = sum(wi * pi for wi, (pi, _, _, _) in zip(w, known, strict=True))
+    p0 = np.mean([p0 for _, p0, _, _ in known], axis=0)
+    ks = [lb["pareto_k"] for _, _, lb, _ in known if lb["pareto_k"] is not None]
+    d = scored("stance-averaged", resolved, p, p0, y, flat, level, seed, words, max(ks) if ks else None)
+    d["weights"] = [{"priors": n, "weight": float(wi), "bayes_factor": float(np.exp(lb["log_bf"])),
+                     "mcse_log_bf": lb["mcse"], "pareto_k": lb["pareto_k"]}
+                    for wi, (_, _, lb, n) in zip(w, known, strict=True)]
+    d["trusted"] = all(k <= PARETO_K_MAX for k in ks)
+    return d
+
+
+def scored(name: str, resolved, p, p0, y, flat, level: float, seed: int, words, pareto_k) -> dict:
+    """One forecaster's scores: per question, totals with bootstrap intervals, against the flat forecaster and
+    its own evidence-free forecasts (paired by question), and the calibration table."""
+    sc, sc0 = per_question(p, y), per_question(p0, y)
+    return {
+        "priors": name,
+        "questions": [{"id": q.id, "text": q.text, "forecast": float(p[j]), "without_evidence": float(p0[j]),
+                       "outcome": float(y[j]), "resolved_on": q.resolved_on.isoformat() if q.resolved_on else None,
+                       "brier": float(sc["brier"][j]), "log": float(sc["log"][j])}
+                      for j, q in enumerate(resolved)],
+        "brier": total(sc["brier"], level, seed), "log": total(sc["log"], level, seed),
+        # the differences per question, so that their intervals pair the same questions
+        "brier_vs_flat": total(sc["brier"] - flat["brier"], level, seed),
+        "brier_vs_no_evidence": total(sc["brier"] - sc0["brier"], level, seed),
+        "log_vs_flat": total(sc["log"] - flat["log"], level, seed),
+        "log_vs_no_evidence": total(sc["log"] - sc0["log"], level, seed),
+        "calibration": calibration(p, y, words),
+        "pareto_k": pareto_k,
+    }
+
+
+__all__ = ["averaged", "calibration", "outcome_of", "per_question", "score", "scored", "total", "worst_misses"]
