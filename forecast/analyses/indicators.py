@@ -8,6 +8,9 @@ evidence) and f_d = P(q | theta_d, evidence), for every indicator and question f
   that set evaluated at every draw (:func:`exact`, cached per posterior in ``Runs.cache``);
 * :func:`world_pairs`: otherwise from the worlds ``forecast run`` simulates (:meth:`Runs.worlds`),
   Rao-Blackwellised except for whichever of the two lies upstream of the other.
+
+A question dated otherwise than its event's window (:mod:`forecast.spec.horizons`) is rescaled in each branch,
+P(q | x, draw) = b_d / a_d and P(q | not x, draw), as a run observing the indicator rescales it (:func:`horizon`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from forecast.analyses.session import Result, Session
 from forecast.compile import Numbers, ancestral_set, descendants
 from forecast.compile.kinds import Index
 from forecast.compile.marginal import U, Z, build_marginal
+from forecast.spec import horizons
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +72,36 @@ def _reading(level: np.ndarray, ind: Indicator) -> np.ndarray:
     return ndtr((np.asarray(level, dtype=float) - ind.level) / ind.sd)
 
 
+# --------------------------------------------------------------------------- horizons
+
+
+def exponents(r) -> dict[str, float]:
+    """Question id -> r of every question of ``r`` dated otherwise than its event's window, its variable unseen
+    (:func:`forecast.spec.horizons.exponent`, the rule every run applies)."""
+    given = horizons.known(r.evidence)
+    return {q.id: x for q in r.model.questions if (x := horizons.exponent(r.model, q, given)) is not None}
+
+
+def horizon(pairs: dict, rescale: dict[str, float]) -> dict:
+    """``pairs`` ((indicator, question) -> (a, b, f) per draw) with each question of ``rescale`` at its own date:
+    in each branch the draw's P(q | x) = b / a and P(q | not x) = (f - b) / (1 - a) rescaled
+    (:func:`forecast.spec.horizons.scale`), as a run given the indicator's outcome rescales them; f becomes the sum
+    of the two, so that the branches still average back to it (the expected forecast once the indicator is seen:
+    the rescaling is not linear, so it differs from the forecast of a run that has not seen it)."""
+    out = dict(pairs)
+    for (v, qid), (a, b, f) in pairs.items():
+        x = rescale.get(qid)
+        if x is None:
+            continue
+        a, f = np.clip(a, 0.0, 1.0), np.clip(f, 0.0, 1.0)
+        b = np.clip(np.minimum(b, np.minimum(a, f)), 0.0, None)
+        yes = np.divide(b, a, out=np.zeros_like(a), where=a > 0)
+        no = np.divide(f - b, 1.0 - a, out=np.zeros_like(a), where=a < 1)
+        b1, b0 = a * horizons.scale(yes, x), (1.0 - a) * horizons.scale(no, x)
+        out[v, qid] = (a, b1, b1 + b0)
+    return out
+
+
 # --------------------------------------------------------------------------- the exact set
 
 
@@ -95,6 +129,7 @@ class Exact:
     levels: dict[str, np.ndarray]
     observed: dict[str, float]
     bound: float
+    rescale: dict[str, float]  # question id -> its horizon's exponent (:func:`exponents`)
 
 
 def exact(session: Session, base: Result) -> Exact | None:
@@ -115,7 +150,7 @@ def exact(session: Session, base: Result) -> Exact | None:
     if post is not None and nodes == inside:  # the posterior's own recovery holds it all
         rec = post.recovery
         got = Exact(list(post.latent), post.joint, post.lp, rec.recover, numbers, dict(post.states), observed,
-                    post.joint.bound)
+                    post.joint.bound, exponents(r))
     elif any(r.variables[v].kind == "event" for v in nodes - set(observed)):
         try:
             mg = build_marginal(r, numbers, nodes)
@@ -140,7 +175,7 @@ def exact(session: Session, base: Result) -> Exact | None:
                 rec = build_recovery(mg, flat, base.draws)
                 lp, joint, _, levels = rec.recover(numbers)
                 got = Exact(list(mg.latent), joint, lp, rec.recover, numbers,
-                            dict(zip(mg.level_ids, levels, strict=True)), observed, joint.bound)
+                            dict(zip(mg.level_ids, levels, strict=True)), observed, joint.bound, exponents(r))
     cache[key] = got
     return got
 
@@ -193,7 +228,7 @@ def exact_pairs(ex: Exact, inds: list[Indicator], qs: list, T: int) -> dict:
                 if now[q.id] is None or q.variable == ind.variable:
                     continue
                 out[ind.variable, q.id] = (a, a * q_prob(q, joint1), now[q.id])
-    return out
+    return horizon(out, ex.rescale)
 
 
 # --------------------------------------------------------------------------- the worlds
@@ -240,8 +275,8 @@ def world_pairs(session: Session, base: Result, inds: list[Indicator], qs: list,
             else:
                 x, y = xp, qp
             out[ind.variable, q.id] = (x.mean(axis=1), (x * y).mean(axis=1), qp.mean(axis=1))
-    return out
+    return horizon(out, exponents(r))
 
 
-__all__ = ["INDEX_LEVEL", "READING_SD", "Exact", "Indicator", "exact", "exact_pairs", "exact_set", "indicators",
-           "world_pairs"]
+__all__ = ["INDEX_LEVEL", "READING_SD", "Exact", "Indicator", "exact", "exact_pairs", "exact_set", "exponents",
+           "horizon", "indicators", "world_pairs"]

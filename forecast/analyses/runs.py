@@ -19,6 +19,7 @@ from forecast.analyses.engine import Engine
 from forecast.analyses.posterior import PARETO_K_MAX, Posterior, psis, sample_posterior
 from forecast.analyses.posteriors import Posteriors
 from forecast.compile import Numbers, descendants
+from forecast.spec import horizons
 from forecast.spec.resolve import Resolved
 
 log = logging.getLogger(__name__)
@@ -140,9 +141,11 @@ class Runs:
             cred_post = {c: avg(post.gate_probs[c]) if c in post.gate_probs
                          else avg(theta[f"gate__{c}"]) if likelihood and f"gate__{c}" in theta
                          else numbers.credence[c] for c in r.claims}
+        given = horizons.known(r.evidence, do)  # observed outright or intervened on: the state is given, not rescaled
         for q in r.model.questions:
-            if q.threshold is None:
-                out[f"q:{q.id}"] = out[q.variable]
+            if q.threshold is None:  # an event by its window's end, or by the question's date (constant hazard)
+                x = horizons.exponent(r.model, q, given)
+                out[f"q:{q.id}"] = out[q.variable] if x is None else horizons.scale(out[q.variable], x)
             else:
                 out[f"q:{q.id}"] = eng.exceed(out, theta, q.variable, q.threshold, omega)
         outcomes = {k: v for k, v in out.items() if not k.startswith("eta__")}

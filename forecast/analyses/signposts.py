@@ -56,7 +56,16 @@ from dataclasses import replace
 
 import numpy as np
 
-from forecast.analyses.indicators import READING_SD, Indicator, exact, exact_pairs, exact_set, indicators, world_pairs
+from forecast.analyses.indicators import (
+    READING_SD,
+    Indicator,
+    exact,
+    exact_pairs,
+    exact_set,
+    exponents,
+    indicators,
+    world_pairs,
+)
 from forecast.analyses.posterior import PARETO_K_MAX, psis
 from forecast.analyses.session import Result, Session
 from forecast.analyses.summary import BRANCH_ESS_SHARE, mcse, stat, word, worded_questions
@@ -147,6 +156,7 @@ def signposts(session: Session, base: Result, questions: list[str] | None = None
     refreshed = _fresh(session, base, inds, qs, rows, say) if fresh else {}
     untrusted = sorted({v for (v, _), d in rows.items() if not (d["yes"]["trusted"] and d["no"]["trusted"])})
     labels = {v.id: v.label for v in r.model.variables}
+    rescaled = exponents(r)
     by_q = {}
     for q in qs:
         found = []
@@ -161,7 +171,10 @@ def signposts(session: Session, base: Result, questions: list[str] | None = None
                 d[side]["word"] = word(base, fx) if fx is not None else None
             found.append(d)
         found.sort(key=lambda d: (-d["brier_reduction"], -d["expected_change"], d["variable"]))
-        now = found[0]["now"] if found else float(base.mean(f"q:{q.id}"))
+        # a question read at another date than its event's window (docs/semantics.md, "Horizons"): the branches
+        # average to the expected forecast once the indicator is seen, which the nonlinear rescaling moves off
+        # the run's forecast; the row shows the run's
+        now = found[0]["now"] if found and q.id not in rescaled else float(base.mean(f"q:{q.id}"))
         by_q[q.id] = {"text": q.text, "variable": q.variable, "importance": q.importance, "now": now,
                       "word": word(base, now), "indicators": found}
     overall = _overall(by_q, labels)

@@ -118,6 +118,8 @@ def check_model(
         if q.resolution_source is not None:
             ref(e, "resolution_source", q.resolution_source, source_ids, "source")
 
+    problems += _horizon_problems(model)
+
     for s in model.scenarios:
         e = f"scenarios.{s.id}"
         for field in ("do", "observe"):
@@ -147,6 +149,38 @@ def check_model(
     if sources_dir is not None:
         problems += _check_sources(model, Path(sources_dir))
     return problems
+
+
+def _horizon_problems(model: ScenarioModel) -> list[Problem]:
+    """What is wrong with the events' windows (``by``, ``start``: forecast.spec.horizons): only an event has one
+    (an index is a level at a date), it must have a start (its own or the model's ``as_of``) before its end, and a
+    question on it must be dated after that start (nothing can happen in an empty window)."""
+    f, out, starts = model.path, [], {}
+    for v in model.variables:
+        e = f"variables.{v.id}"
+        if v.by is None and v.start is None:
+            continue
+        if v.kind != "event":
+            out.append(Problem(f, e, "'by' and 'start' give an event's window; an index is a level at a date (its "
+                                     "questions name their own dates)"))
+            continue
+        if v.by is None:
+            out.append(Problem(f, e, "'start' opens a window: give 'by', the date it closes"))
+            continue
+        start = v.start or model.info.as_of
+        if start is None:
+            out.append(Problem(f, e, "'by' needs the window's start: give 'start' or the model's as_of"))
+        elif v.by <= start:
+            whose = "start" if v.start else "the model's as_of"
+            out.append(Problem(f, e, f"by {v.by} is not after the window's start {start} ({whose})"))
+        else:
+            starts[v.id] = start
+    for q in model.questions:
+        if q.variable in starts and q.threshold is None and q.resolves_by <= starts[q.variable]:
+            out.append(Problem(f, f"questions.{q.id}", f"resolves_by {q.resolves_by} is not after the start of "
+                                                       f"the window of '{q.variable}' ({starts[q.variable]}): nothing "
+                                                       "can happen in it"))
+    return out
 
 
 def _resolution_problems(q, kind: str | None) -> list[str]:

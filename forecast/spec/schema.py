@@ -69,6 +69,10 @@ class Variable(Strict):
     description: str = ""
     base: ProbabilityText | None = None
     noise: PriorSpec | None = None
+    # an event's window: its probability is that of happening from ``start`` (default: the model's ``as_of``) to
+    # ``by``; a question dated otherwise is rescaled under a constant hazard (forecast.spec.horizons)
+    by: dt.date | None = None
+    start: dt.date | None = None
 
 
 class Claim(Strict):
