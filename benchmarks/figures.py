@@ -24,6 +24,10 @@ Figures (20 variables / 40 claims unless said):
   with at most 3 parents, among the five before it), as ratios to the 10-event case, with the width of the
   elimination order (10 are enumerated, 20 and 40 summed out one at a time); a size the exact engine refuses
   is reported as refused, with the message ``forecast check`` gives.
+* ``h``: ``forecast history`` on the Hanoi model, monthly from March 2019 to December 2021, in one process
+  (``--workers 1``) and on a local Dask cluster of two worker processes: a first serial run fills a fresh XLA
+  cache (timed apart), then the cluster and a second serial run, both warm; the ratio of their wall times, the
+  distinct evidence sets (runs), and whether the datasets hold the same numbers.
 """
 
 from __future__ import annotations
@@ -334,6 +338,63 @@ def fig_g(models: Path, draws: int = 1000, model: str = "models/hanoi_2019.toml"
     return out
 
 
+# ---------------------------------------------------------------- (h)
+HISTORY_NUMBERS = ("probability", "mean", "lo", "hi", "brier", "r_hat_max", "ess_bulk_min", "divergences")
+
+
+def fig_h(models: Path, draws: int = 1000, tune: int | None = None, model: str = "models/hanoi_2019.toml",  # noqa: ARG001
+          start: str = "2019-03-31", end: str = "2021-12-31", every: str = "1M", workers: int = 2,
+          timeout: float = 3600) -> dict:
+    """``forecast history`` serial against a LocalCluster of ``workers`` processes, each measured end to end (the
+    command's wall time: start-up, imports, the cluster, the runs, the files), in one run of the figure. A fresh
+    ``$FORECAST_CACHE``: the first serial run compiles every evidence set's XLA program (cold, as a first history
+    does); the cluster and a second serial run then find them in the cache (warm), and the ratio compares those
+    two, so that neither side profits from the other's compiles."""
+    import shutil
+
+    from forecast.analyses.history import load
+    from forecast.spec.fit import cache_dir
+
+    path = ROOT / model
+    if not path.is_file():
+        say(f"  skipped: no {model}")
+        return {"skipped": f"no {model}"}
+    exe = str(Path(sys.executable).parent / "forecast")
+    base = [exe, "history", model, "--from", start, "--to", end, "--every", every, "--draws", str(draws),
+            "--seed", str(SEED), *(["--tune", str(tune)] if tune else [])]
+    times, docs, data = {}, {}, {}
+    with tempfile.TemporaryDirectory(prefix="bench-history-") as tmp:
+        cache = Path(tmp) / "cache"
+        cache.mkdir()
+        fits = cache_dir() / "maxent_beta.json"
+        if fits.is_file():  # the band fits (not what is measured here) as the user has them
+            shutil.copy(fits, cache / fits.name)
+        env = dict(os.environ, FORECAST_CACHE=str(cache))
+        for label, n in (("cold serial", 1), ("cluster", workers), ("serial", 1)):
+            out = f"{tmp}/{label.replace(' ', '_')}"
+            cmd = [*base, "--workers", str(n), "-o", f"{out}.nc", "--charts", out, "--json"]
+            t = time.perf_counter()
+            p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=env, timeout=timeout)
+            times[label] = time.perf_counter() - t
+            if p.returncode:
+                say(f"  {label}: exit {p.returncode}: {p.stderr.strip().splitlines()[-1:]}")
+                return {"error": p.stderr[-2000:], **times}
+            docs[label] = json.loads(p.stdout)
+            data[label] = load(f"{out}.nc")
+            say(f"  {label} ({docs[label]['where']}): {times[label]:.1f} s")
+    identical = all(np.array_equal(data["serial"][v].values, data[other][v].values, equal_nan=True)
+                    for v in HISTORY_NUMBERS for other in ("cluster", "cold serial"))
+    doc = docs["serial"]
+    ratio = times["serial"] / times["cluster"]
+    say(f"  {doc['dates']} dates, {doc['runs']} distinct evidence sets (runs), {draws} draws: serial "
+        f"{times['serial']:.1f} s, {workers} workers {times['cluster']:.1f} s = {ratio:.2f}x faster (warm XLA cache; "
+        f"the first serial run, compiling: {times['cold serial']:.1f} s); the same numbers: "
+        f"{'yes' if identical else 'NO'}")
+    return {"cmd": " ".join(base[1:]), "draws": draws, "dates": doc["dates"], "runs": doc["runs"],
+            "workers": workers, "serial_s": times["serial"], "cluster_s": times["cluster"],
+            "cold_serial_s": times["cold serial"], "ratio": ratio, "identical": identical}
+
+
 FIGURES = {
     "a": fig_a,
     "b-numpyro": lambda m, **kw: fig_b(m, "numpyro", **kw),
@@ -345,6 +406,7 @@ FIGURES = {
     "e": fig_e,
     "f": fig_f,
     "g": fig_g,
+    "h": fig_h,
 }
 
 

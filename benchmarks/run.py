@@ -50,6 +50,7 @@ PLAN = [  # the quick forward figures first; the samplers, the slow part, share 
 REPORT = ("e", None, {"draws": 1000}, {"draws": 200})  # as `make demo` runs it
 LATENT = ("f", None, {"draws": 500, "tune": 500}, {"draws": 100, "tune": 100})  # 10, 20, 40 latent events
 SIGNPOSTS = ("g", None, {"draws": 1000}, {"draws": 200})  # Hanoi: signposts and flips, warm, beside one run
+HISTORY = ("h", None, {"draws": 1000}, {"draws": 200, "tune": 200})  # Hanoi history: serial vs 2 Dask workers
 
 
 def run_figure(name: str, kwargs: dict, models: Path, limit: float | None, env: dict) -> dict:
@@ -87,7 +88,7 @@ def run_figure(name: str, kwargs: dict, models: Path, limit: float | None, env: 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="benchmarks/run.py", description=__doc__.split("\n")[0])
-    ap.add_argument("--only", help="comma-separated figures: a, b, c, d, e, f, g (default: a-d, f and g)")
+    ap.add_argument("--only", help="comma-separated figures: a, b, c, d, e, f, g, h (default: a-d, f, g and h)")
     ap.add_argument("--quick", action="store_true", help="few draws: check that the benchmark runs")
     ap.add_argument("--report", action="store_true", help="also (e): forecast report wall time, cold and warm")
     ap.add_argument("--budget", type=float, default=570.0, help="seconds for figures a-d (default 570)")
@@ -96,12 +97,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="also write every measured number to this file")
     args = ap.parse_args(argv)
 
-    wanted = set((args.only or "a,b,c,d,f,g" + (",e" if args.report else "")).split(","))
+    wanted = set((args.only or "a,b,c,d,f,g,h" + (",e" if args.report else "")).split(","))
     plan = [p for p in PLAN if p[0].split("-")[0] in wanted]
     if "f" in wanted:
         plan.append(LATENT)
     if "g" in wanted:
         plan.append(SIGNPOSTS)
+    if "h" in wanted:
+        plan.append(HISTORY)
     if "e" in wanted:
         plan.append(REPORT)
     env = dict(os.environ)

@@ -149,6 +149,21 @@ def rows_g(r: dict | None) -> list[Row]:
     return rows
 
 
+def rows_h(r: dict | None) -> list[Row]:
+    """(h): forecast history on Hanoi, serial against a local Dask cluster of two workers (issue 15: faster, by a
+    measured ratio, and the same numbers)."""
+    if r is None:
+        return []
+    why = _missing(r) or r.get("skipped")
+    if why:
+        return [Row("(h) history on Hanoi, 2 workers vs serial", why, "> 1x, same numbers",
+                    INFO if r.get("skipped") else FAIL)]
+    return [Row(f"(h) history on Hanoi, {r['dates']} dates = {r['runs']} runs, {r['workers']} workers vs serial",
+                f"{r['ratio']:.2f}x ({r['cluster_s']:.0f} s vs {r['serial_s']:.0f} s, warm XLA cache; first serial "
+                f"run {r['cold_serial_s']:.0f} s); same numbers: {'yes' if r['identical'] else 'NO'}",
+                "> 1x, same numbers", _ok(r["ratio"] > 1 and r["identical"]))]
+
+
 def rows_for(results: dict[str, dict]) -> list[Row]:
     g = results.get
     rows: list[Row] = []
@@ -164,6 +179,7 @@ def rows_for(results: dict[str, dict]) -> list[Row]:
     rows += rows_e(g("e"))
     rows += rows_f(g("f"))
     rows += rows_g(g("g"))
+    rows += rows_h(g("h"))
     return rows
 
 

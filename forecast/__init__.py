@@ -14,7 +14,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-_API = {"check", "run", "whatif", "load_result", "Session"}
+_API = {"check", "run", "whatif", "history", "load_result", "Session"}
 
 
 def __getattr__(name: str):

@@ -161,6 +161,29 @@ def parser() -> argparse.ArgumentParser:
     _sampling(sc)
     sc.add_argument("--png", metavar="FILE.png", help="also write the reliability diagram here")
     sc.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    hi = sub.add_parser("history", help="the forecast of every question at each date, evidence entering as it "
+                                        "was dated (runs on Dask)")
+    _common(hi)
+    hi.add_argument("--from", dest="start", type=_date, required=True, metavar="YYYY-MM-DD", help="first date")
+    hi.add_argument("--to", dest="end", type=_date, required=True, metavar="YYYY-MM-DD", help="last date")
+    hi.add_argument("--every", default="1M", metavar="STEP",
+                    help="1M (default: months, at month ends when --from is one, else on --from's day), 1W, 2W, "
+                         "1Q, 1Y, or Nd (days)")
+    hi.add_argument("--draws", type=_setting("draws"), default=DRAWS, help=f"draws per date (default {DRAWS})")
+    hi.add_argument("--seed", type=_setting("seed"), default=SEED, help=f"random seed (default {SEED})")
+    hi.add_argument("--sampler", choices=["numpyro", "pymc", "nutpie"], default=SAMPLER, help="NUTS for evidence")
+    hi.add_argument("--tune", type=_setting("tune"), default=TUNE, help=f"NUTS tuning steps (default {TUNE})")
+    hi.add_argument("--scheduler", metavar="ADDRESS",
+                    help="run on the Dask cluster at this address (e.g. tcp://127.0.0.1:8786); default: a local "
+                         "cluster of worker processes")
+    hi.add_argument("--workers", type=_top, default=None, metavar="N",
+                    help="worker processes of the local cluster (default: the machine's cores); 1 runs in this "
+                         "process")
+    hi.add_argument("-o", "--output", metavar="FILE.nc",
+                    help="the dataset (default reports/out/<model id>_history.nc)")
+    hi.add_argument("--charts", metavar="DIR", help="fan charts, one PNG per question (default "
+                                                    "reports/out/<model id>_history/)")
+    hi.add_argument("--json", action="store_true", help="print JSON instead of tables")
     ex = sub.add_parser("export", help="write the network as a discrete Bayesian network (BIF, XMLBIF, XDSL, UAI)")
     _common(ex)
     ex.add_argument("--format", required=True, choices=limits.EXPORT_FORMATS,
@@ -303,11 +326,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             return render.run_command(args, _pairs(args.set, "--set"), _assign(args.observe, "--observe"),
                                       _assign(args.do, "--do"))
-        if args.command in ("signposts", "flips", "score"):
+        if args.command in ("signposts", "flips", "score", "history"):
             from forecast import render_analyses
 
             if args.command == "score":
                 return render_analyses.score_command(args)
+            if args.command == "history":
+                return render_analyses.history_command(args, _pairs(args.set, "--set"))
             command = getattr(render_analyses, f"{args.command}_command")
             return command(args, _pairs(args.set, "--set"))
         if args.command == "whatif":

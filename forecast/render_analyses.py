@@ -1,13 +1,15 @@
-"""Terminal output of the commands built on a run: signposts, flips and score (rich tables; the data come from
-:mod:`forecast.analyses.signposts`, :mod:`forecast.analyses.flips` and :mod:`forecast.analyses.score`)."""
+"""Terminal output of the commands built on a run: signposts, flips, score and history (rich tables; the data come
+from :mod:`forecast.analyses.signposts`, :mod:`forecast.analyses.flips`, :mod:`forecast.analyses.score` and
+:mod:`forecast.analyses.history`)."""
 
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
 
 from rich.table import Table
 
-from forecast.analyses.summary import pct, share, shift  # the one rounding rule
+from forecast.analyses.summary import level, pct, share, shift  # the one rounding rule
 from forecast.render import _session, _simulate, diagnostics_lines, err, out, warn_stderr
 from forecast.spec import jsonio
 
@@ -150,6 +152,13 @@ def print_score(data: dict) -> None:
     out.print(t)
     out.print(f"flat 50% forecaster: Brier {data['flat']['brier']:.3f}, log score {data['flat']['log']:.3f}. A "
               "negative difference means the model did better.", style="dim")
+    avg = data["prior_sets"][-1]
+    if "weights" in avg:
+        shares = ", ".join(f"{w['priors']} {pct(w['weight'])}" for w in avg["weights"])
+        k = f"; Pareto k up to {avg['pareto_k']:.2f}" if avg["pareto_k"] is not None else ""
+        out.print(f"stance-averaged: the prior sets' forecasts weighted by how well each predicted the evidence "
+                  f"(equal prior odds): {shares}{k}" + ("" if avg["trusted"] else " (a weight leans on few draws: "
+                                                        "indicative only)"), style="dim")
     base = data["prior_sets"][0]
     q = Table(title=f"{base['priors']}: each resolved question", title_justify="left")
     for col in ("question", "forecast", "without evidence", "outcome", "Brier", "log score"):
@@ -215,3 +224,93 @@ def print_flips(data: dict, top: int) -> None:
     ev = data["evaluations"]
     out.print(f"{ev['total']} evaluations, each a reweighting or a re-simulation of the baseline's draws (same seed); "
               f"a credence's edge found on the 0.01 grid (one step less keeps the word)", style="dim")
+
+
+def history_command(args, sets) -> int:
+    """``forecast history``: every input checked first (exit 2, nothing written), the runs on Dask with a progress
+    bar, then the dataset and the fan charts written, and the tables (or the JSON document)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from forecast.analyses.history import document, fans, history, preflight, write
+    from forecast.report.figures import fan_charts
+
+    plan = preflight(args.model, args.priors, args.sources, sets, start=args.start, end=args.end, every=args.every,
+                     scheduler=args.scheduler, workers=args.workers, output=args.output, charts=args.charts,
+                     defaults=True)
+    label = f"history: {len(plan.dates)} dates, {len(plan.groups)} runs"
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        job = bar.add_task(f"{label} (starting)…", total=len(plan.groups))
+
+        def progress(done: int, total: int, where: str) -> None:
+            bar.update(job, completed=done, total=total, description=f"{label} {where}")
+
+        ds, info = history(plan, draws=args.draws, seed=args.seed, sampler=args.sampler, tune=args.tune,
+                           scheduler=args.scheduler, workers=args.workers, progress=progress)
+        bar.update(job, description=f"{label}: writing the dataset and the fan charts")
+        path = write(ds, plan.output)
+        charts = fan_charts(fans(ds), plan.charts)
+    doc = document(ds, info, path, charts)
+    if args.json:
+        print(jsonio.dumps(doc, indent=2))
+        for d in doc["per_date"]:
+            for w in d["warnings"]:
+                err.print(f"{d['date']}: warning: {w}", style="yellow", markup=False, highlight=False, soft_wrap=True)
+    else:
+        print_history(doc)
+    return 0
+
+
+KEY_QUESTIONS = 3  # the questions printed per date (the most important first)
+
+
+def _value(d: dict, kind: str) -> str:
+    return level(d["mean"]) if kind == "level" else f"{pct(d['mean'])} {d['word']}"
+
+
+def print_history(doc: dict) -> None:
+    """Date rows for the key questions (with the evidence used, the run, the Brier score and sampler health), then
+    every question's first, last, lowest and highest forecast, and where the files went."""
+    qs = sorted(doc["questions"].items(), key=lambda kv: -kv[1]["importance"])[:KEY_QUESTIONS]
+    t = Table(title=f"{doc['model']}: forecasts as of each date, {doc['from']} to {doc['to']} every {doc['every']} "
+                    f"({doc['priors']}); {doc['runs']} runs for {doc['dates']} dates (dates with the same evidence "
+                    "share a run; ev.: the evidence entries dated by then)", title_justify="left")
+    for col in ("date", "ev.", "run", *(qid for qid, _ in qs)):
+        t.add_column(col, justify="left" if col == "date" else "right")
+    scored = doc["resolved"] > 0
+    if scored:
+        t.add_column("Brier", justify="right")
+    t.add_column("R-hat ESS div.", justify="right")
+    for j, d in enumerate(doc["per_date"]):
+        health = ("forward" if d["r_hat_max"] != d["r_hat_max"]  # NaN: no evidence, nothing sampled
+                  else f"{d['r_hat_max']:.3f} {d['ess_bulk_min']:.0f} {d['divergences']}")
+        if d["warnings"]:
+            health = f"[yellow]! {health}[/yellow]"
+        row = [d["date"], str(d["evidence"]), str(d["run"] + 1),
+               *(_value(q["dates"][j], q["kind"]) for _, q in qs)]
+        if scored:
+            row.append(f"{d['brier']:.3f}")
+        t.add_row(*row, health)
+    out.print(t)
+    s = Table(title="Every question: first, last, lowest and highest forecast over the dates", title_justify="left")
+    for col in ("question", "first", "last", "lowest", "highest", "outcome"):
+        s.add_column(col, justify="left" if col == "question" else "right")
+    for qid, q in doc["questions"].items():
+        rows = q["dates"]
+        fmt = (lambda x: level(x)) if q["kind"] == "level" else pct  # noqa: E731
+        low = min(rows, key=lambda r: r["mean"])
+        high = max(rows, key=lambda r: r["mean"])
+        outcome = "–" if q["outcome"] is None else ("happened" if q["outcome"] else "did not happen")
+        s.add_row(f"{qid}: {q['text']}", fmt(rows[0]["mean"]), fmt(rows[-1]["mean"]),
+                  f"{fmt(low['mean'])} ({low['date']})", f"{fmt(high['mean'])} ({high['date']})", outcome)
+    out.print(s)
+    warned = sum(bool(d["warnings"]) for d in doc["per_date"])
+    secs = f" in {doc['seconds']:.0f} s" if doc.get("seconds") is not None else ""
+    out.print(f"{doc['runs']} runs {doc['where']}{secs}; compiled simulators reused in {doc['reused']} of them "
+              f"(per worker process); {doc['draws']} draws each, seed {doc['seed']}.", style="dim")
+    if warned:
+        err.print(f"warning: the sampler warned on {warned} of {doc['dates']} dates (marked !; --json lists the "
+                  "warnings)", style="yellow")
+    if doc["output"]:
+        out.print(f"wrote {doc['output']} and {len(doc['charts'])} fan charts in "
+                  f"{Path(doc['charts'][0]).parent if doc['charts'] else '–'}", style="dim")

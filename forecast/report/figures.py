@@ -19,6 +19,7 @@ from forecast.report.text import pct
 
 WIDTH = 6.5  # inches: the text width of both paper sizes
 BAND_COLOURS = ("#2166ac", "#4393c3", "#92c5de", "#e0e0e0", "#f4a582", "#d6604d", "#b2182b")
+FAN_COLOUR = "#3f3f3f"  # neutral over the ICD 203 bands' blues and reds
 STANCE_MARKERS = ("o", "s", "D", "^", "v", "P", "X", "*")
 STANCE_COLOURS = ("#000000", "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf")
 RC = {"font.size": 7.5, "axes.titlesize": 8, "axes.labelsize": 7.5, "xtick.labelsize": 7, "ytick.labelsize": 7,
@@ -206,6 +207,56 @@ def reliability(data: dict) -> Figure:
         ax.set_title(f"{data['model']}: {data['resolved']} resolved questions")
         ax.legend(loc="lower right", fontsize=6, frameon=False)
     return fig
+
+
+def fan(data: dict) -> Figure:
+    """``forecast history``'s fan chart of one question (:func:`forecast.analyses.history.fan`): the median of its
+    per-draw probability at each date with the central 50% and outer bands, over the ICD 203 bands; the evidence
+    dates as ticks along the bottom; the outcome, where recorded, as a marker at the date the question resolves."""
+    dates = data["dates"]
+    scale = 1.0 if data["level"] else 100.0
+    with mpl.rc_context(RC):
+        fig = Figure(figsize=(WIDTH, 3.0))
+        ax = fig.add_subplot()
+        if not data["level"]:
+            items = sorted(data["words"].items(), key=lambda kv: kv[1][0])
+            for i, (word, (lo, hi)) in enumerate(items):
+                colour = BAND_COLOURS[round(i * (len(BAND_COLOURS) - 1) / max(len(items) - 1, 1))]
+                ax.axhspan(100 * lo, 100 * hi, color=colour, alpha=0.12, lw=0, zorder=0)
+                ax.text(1.005, 50 * (lo + hi), word, transform=ax.get_yaxis_transform(), va="center", ha="left",
+                        fontsize=5.6, color="#333333")
+        outer = np.asarray(data["outer"]) * scale
+        inner = np.asarray(data["inner"]) * scale
+        ax.fill_between(dates, outer[:, 0], outer[:, 1], color=FAN_COLOUR, alpha=0.2, lw=0,
+                        label=f"{round(100 * data['outer_level'])}% interval")
+        ax.fill_between(dates, inner[:, 0], inner[:, 1], color=FAN_COLOUR, alpha=0.4, lw=0,
+                        label=f"{round(100 * data['inner_level'])}% interval")
+        ax.plot(dates, np.asarray(data["median"]) * scale, color="black", lw=1.2, marker="o", ms=2.2,
+                label="median")
+        last = max([dates[-1]] + ([data["resolves_by"]] if data["outcome"] is not None else []))
+        seen = [d for d, _ in data["evidence"] if dates[0] <= d <= last]
+        if seen:
+            ax.plot(seen, [0.0] * len(seen), "|", color="#b2182b", ms=9, mew=1.1, clip_on=False,
+                    transform=ax.get_xaxis_transform(), label="evidence dated", zorder=4)
+        if data["outcome"] is not None:
+            y = data["outcome"] * 100.0 if not data["level"] else data["outcome"]
+            ax.plot([data["resolves_by"]], [y], marker="*", ms=9, color="black", ls="none", zorder=5,
+                    label="happened" if data["outcome"] else "did not happen", clip_on=False)
+        if last > dates[0]:
+            ax.set_xlim(dates[0], last)
+        ax.set_ylim(0, scale)
+        ax.set_ylabel("level" if data["level"] else "probability (%)")
+        ax.set_title(wrap(f"{data['id']}: {data['text']}", 95), loc="left", pad=16)
+        ax.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), fontsize=6, frameon=False, ncol=5, borderaxespad=0.2)
+        fig.autofmt_xdate()
+    return fig
+
+
+def fan_charts(fans: list[dict], folder: str | Path) -> list[Path]:
+    """A fan chart (:func:`fan`) per question as ``<question id>.png`` in ``folder``, each written atomically."""
+    from forecast.spec.outputs import write_atomic
+
+    return [write_atomic(Path(folder) / f"{d['id']}.png", png(fan(d))) for d in fans]
 
 
 def png(fig: Figure, dpi: int = 200) -> bytes:
