@@ -37,14 +37,14 @@ def test_check_against_the_documents():
         rep = json.loads(done.stdout)
         assert rep["ok"] and rep["errors"] == []
         counts = rep["counts"]
-        assert counts["sources"] == 3
+        assert counts["sources"] >= 3  # the three documents, and the dated sources of what happened since
         assert counts["claims"] >= 40 and counts["questions"] >= 15 and counts["scenarios"] >= 5
 
 
 def test_coverage():
     m = load_model(MODEL)
     cited = Counter(c.source for c in m.claims)
-    assert set(cited) == {s.id for s in m.sources}
+    assert set(cited) == {s.id for s in m.sources if s.file is not None}  # every document is used
     assert min(cited.values()) >= 5, cited
     variables = {v.id: v for v in m.variables}
     for q in m.questions:

@@ -117,7 +117,10 @@ def _map(s: Session, base: Result) -> dict:
               "strength": strength.get(c.strength, 1.0) if isinstance(c.strength, str) else 1.0,
               "credence": r.claims[c.id].credence} for c in m.claims]
     return {"nodes": nodes, "edges": edges, "order": list(r.order),
-            "sources": [{"id": x.id, "title": x.title, "grade": x.grade} for x in m.sources]}
+            # the sources this brief rests on: its claims' and its evidence's (not those of evidence recorded
+            # after the date it speaks for)
+            "sources": [{"id": x.id, "title": x.title, "grade": x.grade} for x in m.sources
+                        if x.id in {c.source for c in m.claims} | {e.source for e in m.evidence}]}
 
 
 def _indices(base: Result, top: int = 8) -> list[dict]:
