@@ -47,7 +47,9 @@ linear-fractional function of k inside it), so a word the end keeps is kept all 
 it, the crossing is found by bisection on the grid, the bracket being the current credence (which keeps the
 word) and the end (which does not); its first point is predicted from that curve through the baseline and the
 end, the next ones gallop from there (1, 2, 4... steps) until the word is on the other side, and bisection
-closes the bracket. Most crossings take two evaluations. Assumed: the simulated answer follows that monotone
+closes the bracket. Most crossings take two evaluations. (A question read at another date than its event's
+window, docs/semantics.md "Horizons", is f rescaled per draw by an increasing function: still monotone in k,
+no longer linear, so only the first predicted point is off.) Assumed: the simulated answer follows that monotone
 curve. Checked: every point evaluated on the way agrees with a single crossing (``monotone`` in the flip; false
 where Monte Carlo noise near the band edge makes the word change back and forth).
 
