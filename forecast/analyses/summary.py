@@ -208,8 +208,7 @@ def as_of(model) -> tuple[dt.date | None, str]:
         kept = len(model.evidence)
         text = f"the {kept} observation{'s' * (kept != 1)} dated by then"
         if model.cutoff_from == "model":
-            return model.cutoff, (f"date of the model: {text}; {model.later} recorded since left out "
-                                  "(--as-of a later date uses them)")
+            return model.cutoff, f"date of the model: {text}; {model.later} recorded since left out"
         return model.cutoff, f"--as-of: {text}"
     dates = [e.date for e in model.evidence]
     if dates:
