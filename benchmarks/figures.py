@@ -352,7 +352,7 @@ def fig_h(models: Path, draws: int = 1000, tune: int | None = None, model: str =
     two, so that neither side profits from the other's compiles."""
     import shutil
 
-    from forecast.analyses.history import load
+    from forecast.analyses.history_data import load
     from forecast.spec.fit import cache_dir
 
     path = ROOT / model

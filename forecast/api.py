@@ -65,10 +65,11 @@ def history(model: str | Path, priors: str | Path | None = None, *, start: dt.da
             tune: int = DEFAULTS["tune"], scheduler: str | None = None, workers: int | None = None,
             out: str | Path | None = None, charts: str | Path | None = None) -> dict:
     """``forecast history``: the ``--json`` document (per date and per question); the dataset is written to ``out``
-    (NetCDF; read it back with :func:`forecast.analyses.history.load`) and the fan charts to ``charts`` when given.
+    (NetCDF; read it back with :func:`forecast.analyses.history_data.load`) and the fan charts to ``charts`` when given.
     Runs on a local Dask cluster unless ``workers=1`` or ``scheduler`` (call it under ``if __name__ ==
     "__main__":`` in a script: the cluster's worker processes import the calling script)."""
     from forecast.analyses import history as h
+    from forecast.analyses import history_data as hd
     from forecast.report.figures import fan_charts
 
     start, end = (dt.date.fromisoformat(d) if isinstance(d, str) else d for d in (start, end))
@@ -76,9 +77,9 @@ def history(model: str | Path, priors: str | Path | None = None, *, start: dt.da
                        workers=workers, output=out, charts=charts)
     ds, info = h.history(plan, draws=draws, seed=seed, sampler=sampler, tune=tune, scheduler=scheduler,
                          workers=workers)
-    path = h.write(ds, plan.output) if plan.output else None
-    pngs = fan_charts(h.fans(ds), plan.charts) if plan.charts else []
-    return h.document(ds, info, path, pngs)
+    path = hd.write(ds, plan.output) if plan.output else None
+    pngs = fan_charts(hd.fans(ds), plan.charts) if plan.charts else []
+    return hd.document(ds, info, path, pngs)
 
 
 __all__ = ["Session", "check", "flips", "history", "load_result", "run", "signposts", "whatif"]

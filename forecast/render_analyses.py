@@ -231,7 +231,8 @@ def history_command(args, sets) -> int:
     bar, then the dataset and the fan charts written, and the tables (or the JSON document)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from forecast.analyses.history import document, fans, history, preflight, write
+    from forecast.analyses.history import history, preflight
+    from forecast.analyses.history_data import document, fans, write
     from forecast.report.figures import fan_charts
 
     plan = preflight(args.model, args.priors, args.sources, sets, start=args.start, end=args.end, every=args.every,

@@ -27,7 +27,8 @@ import pytest
 from conftest import EXAMPLE
 
 from forecast.analyses import sweep
-from forecast.analyses.history import Step, grid, load, parse_step
+from forecast.analyses.history import Step, grid, parse_step
+from forecast.analyses.history_data import load
 from forecast.cli import main
 from forecast.spec.errors import SpecError
 

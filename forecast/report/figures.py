@@ -210,7 +210,7 @@ def reliability(data: dict) -> Figure:
 
 
 def fan(data: dict) -> Figure:
-    """``forecast history``'s fan chart of one question (:func:`forecast.analyses.history.fan`): the median of its
+    """``forecast history``'s fan chart of one question (:func:`forecast.analyses.history_data.fan`): the median of its
     per-draw probability at each date with the central 50% and outer bands, over the ICD 203 bands; the evidence
     dates as ticks along the bottom; the outcome, where recorded, as a marker at the date the question resolves."""
     dates = data["dates"]
