@@ -78,8 +78,7 @@ def _reading(level: np.ndarray, ind: Indicator) -> np.ndarray:
 def exponents(r) -> dict[str, float]:
     """Question id -> r of every question of ``r`` dated otherwise than its event's window, its variable unseen
     (:func:`forecast.spec.horizons.exponent`, the rule every run applies)."""
-    given = horizons.known(r.evidence)
-    return {q.id: x for q in r.model.questions if (x := horizons.exponent(r.model, q, given)) is not None}
+    return horizons.exponents(r.model, r.evidence)
 
 
 def horizon(pairs: dict, rescale: dict[str, float]) -> dict:

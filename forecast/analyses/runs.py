@@ -141,10 +141,10 @@ class Runs:
             cred_post = {c: avg(post.gate_probs[c]) if c in post.gate_probs
                          else avg(theta[f"gate__{c}"]) if likelihood and f"gate__{c}" in theta
                          else numbers.credence[c] for c in r.claims}
-        given = horizons.known(r.evidence, do)  # observed outright or intervened on: the state is given, not rescaled
+        rescale = horizons.exponents(r.model, r.evidence, do)  # observed or intervened on: given, not rescaled
         for q in r.model.questions:
             if q.threshold is None:  # an event by its window's end, or by the question's date (constant hazard)
-                x = horizons.exponent(r.model, q, given)
+                x = rescale.get(q.id)
                 out[f"q:{q.id}"] = out[q.variable] if x is None else horizons.scale(out[q.variable], x)
             else:
                 out[f"q:{q.id}"] = eng.exceed(out, theta, q.variable, q.threshold, omega)

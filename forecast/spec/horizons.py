@@ -52,6 +52,13 @@ def exponent(model: ScenarioModel, question: Question, known: Iterable[str] = ()
     return (question.resolves_by - start).days / (by - start).days
 
 
+def exponents(model: ScenarioModel, evidence: Iterable, do: Iterable[str] = ()) -> dict[str, float]:
+    """Question id -> r of every question of ``model`` that a run with ``evidence`` and ``do`` rescales (the rule of
+    :func:`exponent` with :func:`known`): read by every run and by signposts' branches alike."""
+    given = known(evidence, do)
+    return {q.id: x for q in model.questions if (x := exponent(model, q, given)) is not None}
+
+
 def scale(p: np.ndarray | float, r: float) -> np.ndarray:
     """1 - (1 - p) ** r, elementwise: the probability within r windows at the hazard that gives ``p`` in one
     (r <= 0: an empty window, 0). Written with log1p / expm1 so that small probabilities keep their digits."""
@@ -62,4 +69,4 @@ def scale(p: np.ndarray | float, r: float) -> np.ndarray:
         return -np.expm1(r * np.log1p(-p))
 
 
-__all__ = ["exponent", "known", "scale", "window"]
+__all__ = ["exponent", "exponents", "known", "scale", "window"]
