@@ -41,3 +41,23 @@ def example_no_evidence(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("models") / "trade_talks_forward.toml"
     path.write_text(text)
     return path
+
+
+# The example model with made-up outcomes recorded (the track-record tests: score, history): question id ->
+# (outcome as written in TOML, resolved_on, the outcome as 1/0).
+EXAMPLE_OUTCOMES = {"q_tariffs": ("true", "2024-11-15", 1.0), "q_crisis": ("false", "2025-03-31", 0.0),
+                    "q_diversion": ("0.46", "2025-09-01", 1.0)}
+
+
+def example_with_outcomes(folder: Path, outcomes: dict = EXAMPLE_OUTCOMES) -> Path:
+    """A copy of the example model in ``folder`` whose questions record ``outcomes``, its sources beside it."""
+    text = EXAMPLE.read_text()
+    for qid, (value, date, _) in outcomes.items():
+        at = text.index(f'id = "{qid}"')
+        end = text.index("importance", at)
+        text = text[:end] + f"outcome = {value}\nresolved_on = {date}\n" + text[end:]
+    path = folder / "trade_talks.toml"
+    path.write_text(text)
+    (folder / "sources").symlink_to(EXAMPLE_SOURCES)
+    return path
+

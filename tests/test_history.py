@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import EXAMPLE
+from conftest import EXAMPLE_OUTCOMES, example_with_outcomes
 
 from forecast.analyses import sweep
 from forecast.analyses.history import Step, grid, parse_step
@@ -32,8 +32,7 @@ from forecast.analyses.history_data import load
 from forecast.cli import main
 from forecast.spec.errors import SpecError
 
-OUTCOMES = {"q_tariffs": ("true", "2024-11-15", 1.0), "q_crisis": ("false", "2025-03-31", 0.0),
-            "q_diversion": ("0.46", "2025-09-01", 1.0)}
+OUTCOMES = EXAMPLE_OUTCOMES
 DRAWS, TUNE, SEED = 300, 300, 0
 DATES = [dt.date(2024, 4, 24), dt.date(2024, 5, 1), dt.date(2024, 5, 8), dt.date(2024, 5, 15)]
 SETTINGS = ["--every", "1W", "--draws", str(DRAWS), "--tune", str(TUNE), "--seed", str(SEED)]
@@ -43,15 +42,7 @@ NUMBERS = ("probability", "mean", "lo", "hi", "mcse", "brier", "brier_question",
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> Path:
-    text = EXAMPLE.read_text()
-    for qid, (value, date, _) in OUTCOMES.items():
-        at = text.index(f'id = "{qid}"')
-        end = text.index("importance", at)
-        text = text[:end] + f"outcome = {value}\nresolved_on = {date}\n" + text[end:]
-    path = tmp_path_factory.mktemp("history") / "trade_talks.toml"
-    path.write_text(text)
-    (path.parent / "sources").symlink_to(EXAMPLE.parent / "sources")
-    return path
+    return example_with_outcomes(tmp_path_factory.mktemp("history"))
 
 
 def history(model: Path, folder: Path, start: dt.date, end: dt.date, *extra: str) -> tuple[object, dict]:

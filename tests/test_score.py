@@ -16,28 +16,19 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import EXAMPLE, ROOT
+from conftest import EXAMPLE, EXAMPLE_OUTCOMES, ROOT, example_with_outcomes
 
 from forecast.analyses.score import score
 from forecast.analyses.session import Session
 
-OUTCOMES = {"q_tariffs": ("true", "2024-11-15", 1.0), "q_crisis": ("false", "2025-03-31", 0.0),
-            "q_diversion": ("0.46", "2025-09-01", 1.0)}
+OUTCOMES = EXAMPLE_OUTCOMES
 SKEPTIC = ROOT / "priors" / "example_skeptic.toml"
 DRAWS, SEED, TUNE = 400, 2, 400
 
 
 @pytest.fixture(scope="module")
 def resolved(tmp_path_factory):
-    text = EXAMPLE.read_text()
-    for qid, (value, date, _) in OUTCOMES.items():
-        at = text.index(f'id = "{qid}"')
-        end = text.index("importance", at)
-        text = text[:end] + f"outcome = {value}\nresolved_on = {date}\n" + text[end:]
-    path = tmp_path_factory.mktemp("score") / "trade_talks.toml"
-    path.write_text(text)
-    (path.parent / "sources").symlink_to(EXAMPLE.parent / "sources")
-    return path
+    return example_with_outcomes(tmp_path_factory.mktemp("score"))
 
 
 @pytest.fixture(scope="module")
