@@ -21,13 +21,15 @@ from forecast.spec.load import load_model
 HANOI = ROOT / "models" / "hanoi_2019.toml"
 MARCH_2019 = "4ff0a93f6ee14c58e5500f0a6957862d4ef0a26ef4a655caf2a7a5bf83e34d51"
 RECORDED = {"outcome", "resolved_on", "resolution_note", "resolution_source"}
+# words for the reader, added to the brief after March 2019; they move no number
+DISPLAY = {"short", "unnamed_sources"}
 
 
 def march_content(path=HANOI) -> dict:
     """The model as a March 2019 reader had it: later evidence, news sources and recorded outcomes left out."""
     m = load_model(path)
     cut = m.info.as_of
-    dump = (lambda x, drop=frozenset(): x.model_dump(mode="json", exclude=set(drop), exclude_defaults=True))  # noqa: E731
+    dump = (lambda x, drop=frozenset(): x.model_dump(mode="json", exclude=set(drop) | DISPLAY, exclude_defaults=True))  # noqa: E731
     return {"info": dump(m.info),
             "sources": [dump(s) for s in m.sources if s.file is not None],
             "variables": [dump(v) for v in m.variables],

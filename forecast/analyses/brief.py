@@ -46,18 +46,12 @@ def questions_of(result: Result) -> dict[str, dict]:
     return {q.id: stat(result, f"q:{q.id}") for q in result.resolved.model.questions}
 
 
-def short(q, model) -> str:
-    """A question in a few words: its variable's label, with the threshold of an index question."""
-    label = model.variable(q.variable).label
-    return label if q.threshold is None else f"{label} above {q.threshold:g}"
-
-
 def compare_rows(base: Result, alt: Result, skip: set[str]) -> list[dict]:
     """Questions and variables (not those fixed or observed by the what-if), largest change first; the change and
     its interval (paired draws only) from :func:`forecast.analyses.summary.change`."""
     m = base.resolved.model
     asked = {q.variable for q in m.questions if q.threshold is None}
-    keys = [(f"q:{q.id}", q.id, q.text, "question", short(q, m)) for q in m.questions if q.variable not in skip]
+    keys = [(f"q:{q.id}", q.id, q.text, "question", m.short_title(q.id)) for q in m.questions if q.variable not in skip]
     keys += [(v.id, v.id, v.label, v.kind, "") for v in m.variables if v.id not in skip and v.id not in asked]
     rows = []
     for key, ident, label, kind, brief in keys:
@@ -308,7 +302,7 @@ def collect(
         anc = ancestral_set(base.resolved, [q.variable])
         claims = [c for c in m.claims if c.effect in anc]
         grades = sorted({_grade(m, c.source) for c in claims})
-        judgments.append({"id": q.id, "text": q.text, "short": short(q, m), "variable": q.variable,
+        judgments.append({"id": q.id, "text": q.text, "short": m.short_title(q.id), "variable": q.variable,
                           "importance": q.importance, "threshold": q.threshold,
                           "resolves_by": q.resolves_by.isoformat(), "resolution": q.resolution,
                           "claims": len(claims), **base_q[q.id],

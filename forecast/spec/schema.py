@@ -56,6 +56,8 @@ class Source(Strict):
     file: str | None = None
     url: str = ""
     grade_note: str = ""
+    # its key assertions rest on unnamed officials or sources (ICD 203: lowers confidence in what rests on it)
+    unnamed_sources: bool = False
 
     @property
     def grade(self) -> str:
@@ -65,6 +67,7 @@ class Source(Strict):
 class Variable(Strict):
     id: Id
     label: str
+    short: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=48)] | None = None
     kind: Literal["event", "index"]
     description: str = ""
     base: ProbabilityText | None = None
@@ -102,6 +105,8 @@ class Evidence(Strict):
 class Question(Strict):
     id: Id
     text: str
+    # a few words naming the question wherever a chart or table has no room for its text (chosen once, here)
+    short: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=48)] | None = None
     variable: Id
     threshold: Probability | None = None
     resolution: str
@@ -163,6 +168,19 @@ class ScenarioModel(Strict):
         if self.info.as_of and any(e.date > self.info.as_of for e in self.evidence):
             return self.as_of_date(self.info.as_of, "model")
         return self
+
+    def short_title(self, qid: str) -> str:
+        """A question (or variable) in a few words, the same in every chart and table: its ``short`` if the model
+        gives one, else its variable's label (with the threshold of an index question)."""
+        q = next((x for x in self.questions if x.id == qid), None)
+        if q is None:
+            v = self.variable(qid)
+            return v.short or v.label
+        if q.short:
+            return q.short
+        v = self.variable(q.variable)
+        label = v.short or v.label
+        return label if q.threshold is None else f"{label} above {q.threshold:g}"
 
     def variable(self, vid: str) -> Variable:
         return next(v for v in self.variables if v.id == vid)
