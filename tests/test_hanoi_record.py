@@ -22,7 +22,7 @@ HANOI = ROOT / "models" / "hanoi_2019.toml"
 MARCH_2019 = "4ff0a93f6ee14c58e5500f0a6957862d4ef0a26ef4a655caf2a7a5bf83e34d51"
 RECORDED = {"outcome", "resolved_on", "resolution_note", "resolution_source"}
 # words for the reader, added to the brief after March 2019; they move no number
-DISPLAY = {"short", "unnamed_sources"}
+DISPLAY = {"short", "unnamed_sources", "author"}
 
 
 def march_content(path=HANOI) -> dict:

@@ -48,6 +48,7 @@ class Source(Strict):
     id: Id
     title: str
     publisher: str = ""
+    author: str = ""
     date: dt.date | None = None
     reliability: Literal["A", "B", "C", "D", "E", "F"]
     credibility: Annotated[int, Field(ge=1, le=6)]
