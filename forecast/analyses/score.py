@@ -94,14 +94,21 @@ def score(model: str | Path, priors: Sequence[str | Path | None], sources: str |
     without its evidence; plain data for the CLI and the JSON."""
     say = progress or (lambda msg: None)
     s = Session(model, priors[0], None, sources, draws=draws, seed=seed, **(session_options or {}))
-    resolved = [q for q in s.model.questions if q.outcome is not None]
-    if not resolved:
+    if not any(q.outcome is not None for q in s.model.questions):
         raise SpecError([Problem(str(s.model_path), "questions", "no question records an outcome: nothing to "
                                  "score (add outcome and resolved_on to the questions that have resolved)")])
-    y = np.array([outcome_of(q) for q in resolved])
-    level = s.baseline.interval
     say("the baseline")
-    base = s.run()
+    return scores(s, s.run(), priors, progress=say)
+
+
+def scores(s: Session, base, priors: Sequence[str | Path | None], *, progress: Callable[[str], None] | None = None,
+           misses: bool = True) -> dict:
+    """:func:`score` on a session's baseline run ``base`` (the session's own prior set, ``priors[0]``), so that a
+    caller holding one (the brief) scores without sampling again."""
+    say = progress or (lambda msg: None)
+    resolved = [q for q in s.model.questions if q.outcome is not None]
+    y = np.array([outcome_of(q) for q in resolved])
+    level, seed = s.baseline.interval, s.seed
     flat = per_question(np.full(len(y), 0.5), y)
     out_sets, forecasts = [], []
     for i, path in enumerate(priors):
@@ -119,12 +126,13 @@ def score(model: str | Path, priors: Sequence[str | Path | None], sources: str |
         say("the stance-averaged forecaster")
         out_sets.append(averaged(resolved, forecasts, [d["priors"] for d in out_sets], y, flat, level, seed,
                                  s.baseline.priors))
-    say("the worst misses' drivers")
-    misses = worst_misses(s, base, out_sets[0]["questions"])
+    if misses:
+        say("the worst misses' drivers")
+    worst = worst_misses(s, base, out_sets[0]["questions"]) if misses else []
     return {"model": s.model.info.id, "resolved": len(resolved), "questions": len(s.model.questions),
             "interval": level, "bootstrap": BOOTSTRAP, "log_floor": LOG_FLOOR,
             "flat": {"brier": float(flat["brier"].mean()), "log": float(flat["log"].mean())},
-            "prior_sets": out_sets, "misses": misses, "diagnostics": base.diagnostics}
+            "prior_sets": out_sets, "misses": worst, "diagnostics": base.diagnostics}
 
 
 def averaged(resolved, forecasts: list[tuple], names: list[str], y, flat, level: float, seed: int, words) -> dict:
@@ -166,4 +174,5 @@ def scored(name: str, resolved, p, p0, y, flat, level: float, seed: int, words, 
     }
 
 
-__all__ = ["averaged", "calibration", "outcome_of", "per_question", "score", "scored", "total", "worst_misses"]
+__all__ = ["averaged", "calibration", "outcome_of", "per_question", "score", "scored", "scores", "total",
+           "worst_misses"]
