@@ -17,8 +17,11 @@ from forecast.spec import load_prior_set
 SKEPTIC = ROOT / "priors" / "example_skeptic.toml"
 HANOI = ROOT / "models" / "hanoi_2019.toml"
 SEEDS = ROOT.parent / "shared" / "seeds"
-HEADINGS = ["ANALYTIC BRIEF", "Key judgments", "Question probabilities", "Causal map", "Main indices", "What-ifs",
-            "Stances", "Sensitivity", "Evidence log", "Sources", "Method and diagnostics"]
+HEADINGS = ["ANALYTIC BRIEF", "Bottom line", "Key judgments", "The key judgments and why", "What to watch",
+            "What would change our mind", "What-ifs", "Competing views", "Key assumptions check", "Outlook",
+            "Annex A. Method, run and glossary", "Glossary", "Annex B. Sources", "Annex C. Claims",
+            "Annex D. Questions and evidence", "Evidence log", "Annex E. Sensitivity and stances", "Annex F. Charts",
+            "Annex G. The full causal map"]
 ARGS = dict(priors=[None, str(SKEPTIC)], sources=EXAMPLE_SOURCES, draws=300, seed=5)
 
 
@@ -40,12 +43,19 @@ def brief(example_no_evidence):
 
 
 @pytest.fixture(scope="module")
-def pdf(brief, tmp_path_factory):
-    from forecast.report import write_report
+def built(brief, tmp_path_factory):
+    """The PDF, its page PNGs and the page rules' breaches (read from Typst's layout and the images)."""
+    from forecast.report.typeset import compile_pdf
 
-    out = tmp_path_factory.mktemp("report") / "brief.pdf"
-    write_report(brief, out)
-    return out
+    folder = tmp_path_factory.mktemp("report")
+    problems: list[str] = []
+    out = compile_pdf(brief, folder / "brief.pdf", png_dir=folder / "pages", problems=problems)
+    return out, folder / "pages", problems
+
+
+@pytest.fixture(scope="module")
+def pdf(built):
+    return built[0]
 
 
 @pytest.fixture(scope="module")
@@ -53,69 +63,128 @@ def body(pdf) -> str:
     return pdf_text(pdf)
 
 
+def page_texts(path: Path) -> list[str]:
+    return [" ".join(re.sub(r"-[ \t]*\n\s*", "-", p.extract_text()).split()) for p in PdfReader(path).pages]
+
+
+def before_annexes(body: str) -> str:
+    return body[: body.index("Annex A. Method")]
+
+
 def test_every_part_in_order(body):
     at = [body.find(h) for h in HEADINGS]
     assert all(i >= 0 for i in at), [h for h, i in zip(HEADINGS, at, strict=True) if i < 0]
     assert at == sorted(at)
-    assert "Trade talks breakdown (example)" in body and "seed 5; 300 draws" in body and "forecast 0.1.0" in body
+    assert "Trade talks breakdown (example)" in body and "forecast 0.1.0" in body
+    # the run's metadata is in the method annex, not on page 1
+    assert body.index("Seed") > body.index("Annex A.") and "seed 5" not in before_annexes(body).lower()
 
 
-def test_every_question_has_its_judgment_sentence(brief, body):
-    assert len(brief["judgments"]) == 3
-    for j in brief["judgments"]:
-        assert text.judgment(j, 0.8) in body, j["id"]
-        assert text.confidence(j, 0.8) in body, j["id"]
-    # written out by hand for one question, so that the sentence builder is checked too
-    j = next(j for j in brief["judgments"] if j["id"] == "q_tariffs")
-    assert f"({round(100 * j['mean'])}%; 80% interval" in body
-    assert "that a new tariff round will be announced by 31 December 2024." in body
+def test_page_one_leads_with_the_bottom_line_and_the_key_judgments(brief, pdf):
+    from forecast.report.document import prepare
+
+    first = page_texts(pdf)[0]
+    doc = prepare(brief, {}, "a4")
+    assert first.index("Bottom line") < first.index("Key judgments")
+    assert doc["title"]["headline"] in first and 3 <= len(doc["bottom_line"]) <= 5
+    for s in doc["bottom_line"]:
+        assert s in first
+    assert [k["id"] for k in doc["keys"]] == brief["key"] and len(brief["key"]) == 3  # all three questions
+    for k in doc["keys"]:
+        assert k["sentence"] in first and k["because"] in first and k["confidence"] in first
+        ids = [d["id"] for d in brief["judgments"][[j["id"] for j in brief["judgments"]].index(k["id"])]["drivers"]
+               if d["kind"] == "claim"]
+        assert ids and all(f"({i};" in k["because"] for i in ids), k["because"]  # the because names its claims
 
 
-def test_judgments_ordered_by_importance_then_probability(brief, body):
-    ids = [j["id"] for j in brief["judgments"]]
-    assert ids[0] == "q_tariffs"  # importance 3
-    pos = [body.find(f"({i})") for i in ids]
-    assert pos == sorted(pos) and min(pos) > 0
+def test_key_judgments_by_importance_then_stake(brief):
+    assert brief["key"][0] == "q_tariffs"  # the one question of importance 3
+
+
+def test_every_question_id_appears_with_its_short_title(brief, body):
+    short = {j["id"]: j["short"] for j in brief["judgments"]}
+    seen = 0
+    for m in re.finditer(r"\b(q_[a-z]+): ", body):
+        assert body[m.end():].startswith(short[m.group(1)]), body[m.start(): m.end() + 60]
+        seen += 1
+    assert seen >= 10
 
 
 def test_likelihood_words_match_the_printed_numbers(body):
     priors = load_prior_set(None)
     words = "|".join(sorted(map(re.escape, priors.probability_words), key=len, reverse=True))
     found = re.findall(rf"(?:It is|There is a|There is) ({words}) \((\d+)%; 80% interval (\d+)–(\d+)%\)", body)
-    assert len(found) == 3
+    assert len(found) >= 3
     for word, p, lo, hi in found:
         assert priors.word_for(int(p) / 100) == word, (word, p)
         assert int(lo) <= int(p) <= int(hi)
 
 
-def test_confidence_never_shares_a_sentence_with_a_likelihood_word(body):
-    sentences = re.findall(r"We have (?:high|moderate|low) confidence in this judgment:[^.]*\.", body)
-    assert len(sentences) == 3
-    for s in sentences:
-        assert not re.search(r"\b(likely|unlikely|chance|certain)\b", s), s
-    for s in re.findall(r"(?:It is|There is)[^.]*?\([^)]*\)[^.]*\.", body):
-        assert "confidence" not in s
+def test_confidence_says_why_and_never_how_likely(brief, body):
+    from forecast.report.document import prepare
+
+    for k in prepare(brief, {}, "a4")["keys"]:
+        c = k["confidence"]
+        assert re.match(r"(High|Moderate|Low) confidence: ", c) and c in body, c
+        assert not re.search(r"\b(likely|unlikely|chance|certain)\b", c), c
 
 
-def test_sources_appendix_quotes_the_documents(body):
+def test_no_jargon_before_the_method_annex(body):
+    from forecast.report.document import JARGON
+
+    head = before_annexes(body).lower()
+    found = [w for w in JARGON if re.search(rf"\b{re.escape(w)}\b", head)]
+    assert not found, found
+    assert "Glossary" in body and "Pareto k" in body[body.index("Annex A."):]
+
+
+def test_every_whatif_row_over_the_threshold_is_listed(brief, body):
+    from forecast.report import text as words
+    from forecast.report.document import prepare
+
+    head = before_annexes(body)
+    headers = [x["header"] for x in prepare(brief, {}, "a4")["whatifs"]]
+    assert "If tariffs are imposed" in headers  # a label opening with a common word is lowered in the sentence
+    for w, header in zip(brief["whatifs"], headers, strict=True):
+        start = head.index(header)
+        section = head[start: head.index("Competing views")]
+        for r in w["rows"]:
+            assert abs(r["diff"]["mean"]) >= brief["moved"]
+            assert f"{r['id']}: {r['short']} {words.pct(r['baseline']['mean'])} {words.pct(r['whatif']['mean'])}" \
+                in section, (w["id"], r["id"])
+
+
+def test_bibliography_lists_every_source_with_title_publisher_and_date(brief, body):
+    from forecast.spec import load_model
+
+    annex = body[body.index("Annex B. Sources"): body.index("Annex C.")]
+    m = load_model(EXAMPLE)
+    for s in m.sources:
+        assert s.title in annex and s.publisher in annex and str(s.date.year) in annex, s.id
+    assert "Reliability of the source" in annex and "Credibility of the information" in annex
+
+
+def test_sources_annex_quotes_the_documents_once(body):
     from forecast.spec import load_model
 
     model = load_model(EXAMPLE)
+    annex = body[body.index("Annex C."): body.index("Annex D.")]
     for c in model.claims:
-        assert c.paraphrase in body, c.id
-    lines = (EXAMPLE_SOURCES / "memo.txt").read_text().splitlines()
-    assert f"“{lines[3].strip()}”" in body  # claim m1, locator 4
-    assert " ".join(" ".join(lines[7:9]).split()) in body  # claim m4, locator 8-9
-    assert "memo (B2), line 4" in body and "column (C4), lines 3-4" in body
+        assert c.paraphrase in annex, c.id
+    quotes = re.findall(r"“([^”]+)”", annex)
+    assert quotes and len(quotes) == len(set(quotes))  # each passage once, referred to after
+    assert "Passage quoted under" in annex
 
 
-def test_whatifs_stances_and_sensitivity_are_typeset(brief, body):
-    for w in brief["whatifs"]:
-        assert w["label"] in body
-    assert "example_skeptic" in body and "Spread" in body
-    for qid in brief["sensitivity"]["questions"]:
-        assert f"{qid}: " in body
-    assert "The model records no evidence" in body
+def test_pages_are_200_ppi_and_keep_the_page_rules(built):
+    from forecast.report.pagecheck import ppi
+
+    pdf, pages, problems = built
+    assert not problems, problems
+    pngs = sorted(pages.glob("*.png"))
+    assert len(pngs) == len(PdfReader(pdf).pages)
+    heights = [float(p.mediabox.height) for p in PdfReader(pdf).pages]
+    assert all(round(ppi(p, h)) == 200 for p, h in zip(pngs, heights, strict=True))
 
 
 def test_fonts_embedded_and_paper_sizes(brief, pdf, tmp_path):
@@ -151,7 +220,7 @@ def test_sensitivity_moves_the_right_way(brief):
 
 def test_whatif_rows_are_paired_and_leave_out_the_intervened_variable(brief):
     w = next(w for w in brief["whatifs"] if w["id"] == "tariffs_imposed")
-    assert all(r["id"] != "tariffs" for r in w["rows"])
+    assert all(r["id"] != "q_tariffs" for r in w["rows"])  # its variable is the one set
     crisis = next(r for r in w["rows"] if r["id"] == "q_crisis")
     assert crisis["diff"]["mean"] > 0 and crisis["diff"]["lo"] <= crisis["diff"]["mean"] <= crisis["diff"]["hi"]
 

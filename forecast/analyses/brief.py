@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from forecast import __version__
-from forecast.analyses.summary import as_of, change, stat
+from forecast.analyses import decision
+from forecast.analyses.summary import as_of, change, sampler_bad, stat, worded_questions
 from forecast.spec import load_model, load_prior_set, resolve
-from forecast.spec.checks import parse_locator, source_path
 from forecast.spec.errors import Problem, SpecError, did_you_mean
 from forecast.spec.load import find_file
 from forecast.spec.locate import prior_set_path, prior_sets_of
@@ -34,11 +34,7 @@ if TYPE_CHECKING:  # PyMC loads only once collect() runs: preflight() answers a 
 
 log = logging.getLogger(__name__)
 
-# Confidence in a judgment, from the width of its interval (how much the answer turns on which claims hold).
-CONFIDENCE_WIDTH = ((0.25, "high"), (0.5, "moderate"), (1.01, "low"))
-WHATIF_ROWS = 8
-MOVED = 0.005  # a what-if row is listed when its mean change reaches half a point
-QUOTE_CHARS = 700
+MOVED = 0.02  # a what-if row is listed when a question's probability moves by 2 points or more (all are listed)
 HIST_BINS = 40
 
 
@@ -47,46 +43,22 @@ def questions_of(result: Result) -> dict[str, dict]:
 
 
 def compare_rows(base: Result, alt: Result, skip: set[str]) -> list[dict]:
-    """Questions and variables (not those fixed or observed by the what-if), largest change first; the change and
-    its interval (paired draws only) from :func:`forecast.analyses.summary.change`."""
+    """The questions a what-if moves by ``MOVED`` or more, largest change first, each with its change and interval
+    (paired draws only) from :func:`forecast.analyses.summary.change`. Not listed: questions on a variable the
+    what-if fixes or observes, or that the baseline's evidence observed (a fact is not a change)."""
     m = base.resolved.model
-    asked = {q.variable for q in m.questions if q.threshold is None}
-    keys = [(f"q:{q.id}", q.id, q.text, "question", m.short_title(q.id)) for q in m.questions if q.variable not in skip]
-    keys += [(v.id, v.id, v.label, v.kind, "") for v in m.variables if v.id not in skip and v.id not in asked]
+    seen = skip | {o.variable for o in base.resolved.evidence if o.kind == "event"}
     rows = []
-    for key, ident, label, kind, brief in keys:
-        event = kind != "index"
-        b, a = stat(base, key, event), stat(alt, key, event)
-        rows.append({"id": ident, "kind": kind, "label": label, "short": brief, "baseline": b, "whatif": a,
-                     "diff": change(base, alt, key, event, b, a)})
+    for q in m.questions:
+        if q.variable in seen:
+            continue
+        key = f"q:{q.id}"
+        b, a = stat(base, key), stat(alt, key)
+        rows.append({"id": q.id, "kind": "question", "label": q.text, "short": m.short_title(q.id),
+                     "baseline": b, "whatif": a, "diff": change(base, alt, key, True, b, a)})
     rows = [r for r in rows if abs(r["diff"]["mean"]) >= MOVED]
     rows.sort(key=lambda r: (-abs(r["diff"]["mean"]), r["id"]))
     return rows
-
-
-def confidence(q: dict, grades: list[str], warned: bool) -> dict:
-    width = q["hi"] - q["lo"]
-    level = next(name for bound, name in CONFIDENCE_WIDTH if width < bound)
-    if warned and level != "low":
-        level = {"high": "moderate", "moderate": "low"}[level]
-    return {"level": level, "width": width, "grades": grades}
-
-
-def _grade(model, sid: str) -> str:
-    return model.source(sid).grade
-
-
-def quote(sources: str | Path | None, file: str | None, locator: str) -> str | None:
-    """The document's lines at ``locator`` (read now, from the user's own file), whitespace folded."""
-    span = parse_locator(locator)
-    if sources is None or span is None or file is None:
-        return None
-    path = source_path(sources, file)
-    if path is None or not path.is_file():
-        return None
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()[span[0] - 1: span[1]]
-    text = " ".join(" ".join(lines).split())
-    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 1].rsplit(" ", 1)[0] + " …"
 
 
 def _title(s: Session, names: list[str], base: Result) -> dict:
@@ -154,21 +126,34 @@ def _whatifs(s: Session, base: Result, names: list[str], step) -> list[dict]:
         rows = compare_rows(base, alt, set(sc.do) | set(sc.observe))
         out.append({"id": sc.id, "label": sc.label, "description": sc.description, "how": how,
                     "do": dict(sc.do), "observe": dict(sc.observe), "set": {k: str(v) for k, v in sc.set.items()},
-                    "rows": rows[:WHATIF_ROWS], "diagnostics": alt.diagnostics})
+                    "rows": rows, "diagnostics": alt.diagnostics})
     return out
 
 
 def _stances(s: Session, base: Result, paths: list[str | None], base_q: dict, ready: dict, step) -> list[dict]:
-    """Each stance beside the baseline; ``ready``: its resolved spec and reweighting (``Session.prefetch_variant``)."""
+    """Each stance beside the baseline, with what it believes of each claim and (with evidence) its posterior
+    weight; ``ready``: its resolved spec and reweighting (``Session.prefetch_variant``)."""
+    from forecast.analyses.stances import log_bayes_factor
+
+    def credences(r) -> dict:
+        return {c: float(x.credence) for c, x in r.claims.items()}
+
     out = [{"name": base.resolved.priors.prior_set.name or "baseline", "file": paths[0],
-            "description": base.resolved.priors.prior_set.description, "questions": base_q}]
+            "description": base.resolved.priors.prior_set.description, "questions": base_q,
+            "credences": credences(base.resolved), "log_bf": 0.0}]
     for p in paths[1:]:
         step(f"stance: {Path(p).stem if p else 'default'}")
         r, rw = ready[p]
         res = s.variant(base, r, reweighting=rw)
         out.append({"name": r.priors.prior_set.name or Path(str(p)).stem, "file": p,
                     "description": r.priors.prior_set.description, "questions": questions_of(res),
+                    "credences": credences(r), "log_bf": log_bayes_factor(s, base, r, rw)["log_bf"],
                     "diagnostics": res.diagnostics})
+    known = [x for x in out if x["log_bf"] is not None]
+    if base.posterior is not None and len(known) > 1:  # which view the evidence favours (equal prior odds)
+        lb = np.array([x["log_bf"] for x in known])
+        for x, w in zip(known, np.exp(lb - lb.max()) / np.exp(lb - lb.max()).sum(), strict=True):
+            x["weight"] = float(w)
     return out
 
 
@@ -186,7 +171,7 @@ def _evidence(s: Session, base: Result, base_q: dict, impact: bool, step) -> dic
             continue
         row = {"id": ev.id, "variable": ev.variable, "label": m.variable(ev.variable).label,
                "value": ev.value, "date": ev.date.isoformat(), "source": ev.source,
-               "source_title": m.source(ev.source).title, "grade": ev.grade or _grade(m, ev.source),
+               "source_title": m.source(ev.source).title, "grade": ev.grade or m.source(ev.source).grade,
                "soft": ev.soft, "note": ev.note, "moved": [], "max_change": None}
         if impact:
             step(f"evidence: without {ev.id}")
@@ -204,16 +189,37 @@ def _moves(after: dict, before: dict) -> list[dict]:
     return sorted(d, key=lambda x: (-abs(x["change"]), x["question"]))
 
 
+def _markers(m, q) -> str:
+    """An index question's definition for the reader: its variable's description (the markers it counts)."""
+    v = m.variable(q.variable)
+    return v.description if v.kind == "index" else ""
+
+
+def _sources(m) -> dict:
+    """The sources the brief rests on (its claims', its evidence's, its outcomes') and the spec records the report
+    layer words them from (:mod:`forecast.report.bibliography`), as plain data."""
+    used = {c.source for c in m.claims} | {e.source for e in m.evidence}
+    used |= {q.resolution_source for q in m.questions if q.resolution_source}
+    return {"used": [x.id for x in m.sources if x.id in used],
+            "spec": m.model_dump(mode="json", include={"path", "info", "sources", "claims", "evidence"})}
+
+
 def _claims(s: Session, base: Result) -> list[dict]:
+    """Every claim with its source, grade, credence and the passage it rests on (:mod:`forecast.analyses.passages`:
+    whole sentences, each passage quoted once, referred to after)."""
+    from forecast.analyses.passages import passages
+
     m, r = s.model, base.resolved
     labels = {v.id: v.label for v in m.variables}
+    quoted = passages(m, s.sources)
     out = []
     for c in m.claims:
         src = m.source(c.source)
+        q = quoted[c.id]
         d = {"id": c.id, "cause": labels[c.cause], "effect": labels[c.effect], "direction": c.direction,
              "strength": c.strength if isinstance(c.strength, str) else c.strength.dist, "source": c.source,
              "source_title": src.title, "grade": src.grade, "locator": c.locator, "paraphrase": c.paraphrase,
-             "credence": r.claims[c.id].credence, "quote": quote(s.sources, src.file, c.locator)}
+             "credence": r.claims[c.id].credence, "quote": q.text, "same_as": q.same_as, "follows": q.follows}
         if base.credence_post is not None:
             d["credence_post"] = base.credence_post[c.id]
         out.append(d)
@@ -257,8 +263,10 @@ def collect(
     draws: int = 2000,
     seed: int = 0,
     sensitivity_top: int = 8,
-    key_judgments: int = 4,
+    key_judgments: int = decision.KEY_JUDGMENTS,
     evidence_impact: bool = True,
+    decide: bool = True,
+    record: bool = True,
     progress: Callable[[str], None] | None = None,
     session_options: dict | None = None,
 ) -> dict:
@@ -272,11 +280,16 @@ def collect(
     scenarios
         Named scenarios for the what-if section; ``None`` for all of the model's.
     key_judgments
-        How many judgments (most important, then most probable) get a tornado chart.
+        How many judgments page 1 leads with (:func:`forecast.analyses.decision.key_judgments`).
     evidence_impact
         How far each observation moves the forecasts: the baseline's posterior draws with that
         observation left out (``Session.without``: importance weights, no new sampling).
+    decide
+        Signposts and flips of the key judgments (what to watch, what would change our mind).
+    record
+        The track record, where questions record their outcome (:func:`forecast.analyses.score.scores`).
     """
+    from forecast.analyses.confidence import assess
     from forecast.analyses.sensitivity import tornado
     from forecast.analyses.session import Session
     from forecast.compile import ancestral_set
@@ -295,34 +308,72 @@ def collect(
         r = s.resolve(priors=p)
         stances[p] = (r, s.prefetch_variant(base, r))
     base_q = questions_of(base)
-    warned = bool(base.diagnostics.get("warnings"))
     m = s.model
+    claims = _claims(s, base)
+    by_claim = {c["id"]: c for c in claims}
     judgments = []
     for q in m.questions:
         anc = ancestral_set(base.resolved, [q.variable])
-        claims = [c for c in m.claims if c.effect in anc]
-        grades = sorted({_grade(m, c.source) for c in claims})
         judgments.append({"id": q.id, "text": q.text, "short": m.short_title(q.id), "variable": q.variable,
                           "importance": q.importance, "threshold": q.threshold,
                           "resolves_by": q.resolves_by.isoformat(), "resolution": q.resolution,
-                          "claims": len(claims), **base_q[q.id],
-                          "confidence": confidence(base_q[q.id], grades, warned)})
-    judgments.sort(key=lambda j: (-j["importance"], -round(100 * j["mean"]), j["id"]))
-    keys = [j["id"] for j in judgments[:key_judgments]]
-    sens = tornado(s, base, keys, top=sensitivity_top, progress=step)
+                          "markers": _markers(m, q), "claim_ids": [c.id for c in m.claims if c.effect in anc],
+                          **base_q[q.id]})
+    whatifs = _whatifs(s, base, names, step)
+    stance_data = _stances(s, base, paths, base_q, stances, step)
+    keys = decision.key_judgments(judgments, decision.stakes(judgments, whatifs, stance_data), key_judgments)
+    worded = [q.id for q in worded_questions(base.resolved)]
+    sens = tornado(s, base, worded, top=sensitivity_top, progress=step)
+    bad = sampler_bad(base.diagnostics)
+    for j in judgments:
+        bars = sens["questions"].get(j["id"], {}).get("bars", [])
+        j["drivers"] = decision.drivers(bars, by_claim)
+        j["confidence"] = assess(
+            m, j["claim_ids"], interval=(j["lo"], j["hi"]),
+            drivers={b["id"]: b["swing"] for b in bars if b["kind"] == "claim"} or None,
+            stance_means=[x["questions"][j["id"]]["mean"] for x in stance_data],
+            stance_words=[x["questions"][j["id"]].get("word", "") for x in stance_data], sampler_bad=bad).to_dict()
+    order = {q: i for i, q in enumerate(keys)}
+    judgments.sort(key=lambda j: (j["id"] not in order, order.get(j["id"], 0), -j["importance"],
+                                  -round(100 * j["mean"]), j["id"]))
+    sens["questions"] = {q: sens["questions"][q] for q in keys if q in sens["questions"]}
     words = base.resolved.priors.probability_words
     stance_names = [Path(p).stem if p else "default" for p in paths]
-    return {
+    out = {
         "title": _title(s, stance_names, base),
         "words": {w: list(b) for w, b in sorted(words.items(), key=lambda kv: kv[1][0])},
-        "confidence_bounds": [list(x) for x in CONFIDENCE_WIDTH],
         "judgments": judgments,
+        "key": keys,
         "map": _map(s, base),
         "indices": _indices(base),
-        "whatifs": _whatifs(s, base, names, step),
-        "stances": _stances(s, base, paths, base_q, stances, step),
+        "whatifs": whatifs,
+        "moved": MOVED,
+        "stances": stance_data,
+        "views": decision.views(judgments, stance_data),
+        "believes": decision.believes({x["name"]: x["credences"] for x in stance_data}, stance_data[0]["name"],
+                                      [c["id"] for c in claims]),
+        "assumptions": decision.assumptions(sens["questions"], by_claim, keys),
+        "outlook": decision.outlook(judgments),
         "sensitivity": sens,
         "evidence": _evidence(s, base, base_q, evidence_impact, step),
-        "claims": _claims(s, base),
+        "claims": claims,
+        "sources": _sources(m),
         "diagnostics": base.diagnostics,
+        "sampler_bad": bad,
+        "watch": [], "mind": {}, "record": None,
     }
+    if decide and keys:
+        from forecast.analyses.flips import flips
+        from forecast.analyses.signposts import signposts
+
+        step("signposts: what to watch")
+        sp = signposts(s, base, keys, progress=step)
+        out["watch"] = decision.watchlist(sp, keys)
+        step("flips: what would change our mind")
+        out["mind"] = decision.mind_changers(flips(s, base, keys), keys)
+    if record and any(q.outcome is not None for q in m.questions):
+        from forecast.analyses.score import scores
+
+        step("track record: scoring the resolved questions")
+        out["record"] = scores(s, base, paths, progress=step)
+    return out

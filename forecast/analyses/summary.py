@@ -33,6 +33,20 @@ RHAT_MAX, ESS_MIN, PARETO_K_MAX = 1.01, 400, 0.7
 # A hypothetical observation's branch (signposts) reweights the draws by P(observation | draw): with fewer effective
 # draws than this share of them it is sampled afresh instead
 BRANCH_ESS_SHARE = 0.1
+# Sampler trouble bad enough to lower confidence in every judgment (below it, health is reported once, in the
+# brief's method annex): chains that clearly disagree, draws worth too few independent ones, or divergences
+# in more than 1% of the draws
+RHAT_BAD, ESS_BAD, DIVERGENT_BAD = 1.05, 100, 0.01
+
+
+def sampler_bad(diag: dict) -> bool:
+    """Whether the sampler's health is bad enough to change a judgment's confidence (see ``RHAT_BAD``)."""
+    if not str(diag.get("method", "")).startswith("MCMC"):
+        return False
+    ess = min(diag.get("ess_bulk_min", 1e9), diag.get("ess_tail_min", 1e9))
+    draws = (diag.get("draws") or 0) * (diag.get("chains") or 1)
+    return (diag.get("r_hat_max", 1.0) > RHAT_BAD or ess < ESS_BAD
+            or (draws > 0 and (diag.get("divergences") or 0) > DIVERGENT_BAD * draws))
 
 
 def approximation_note(diag: dict) -> str | None:

@@ -69,9 +69,10 @@ def driver_data(data: dict, qid: str, title: str | None = None, top: int = TOP) 
 
 
 def _setting(d: dict) -> str:
-    """"credence 5%" and "credence 95%" → "credence 5% → 95%"."""
+    """"credence 5%" and "credence 95%" → "believed 5% → 95%" (the body of the brief says "believed")."""
     (p1, _, lo), (p2, _, hi) = d["low_text"].rpartition(" "), d["high_text"].rpartition(" ")
-    return f"{p1} {lo} → {hi}" if p1 == p2 else f"{d['low_text']} → {d['high_text']}"
+    p1 = "believed" if p1 == p2 == "credence" else p1
+    return f"{p1} {lo} → {hi}" if p1 == p2 or p1 == "believed" else f"{d['low_text']} → {d['high_text']}"
 
 
 def _fill(text: str, width_pt: float, size: float, renderer, fig: Figure, **kw) -> str:
@@ -118,9 +119,9 @@ def draw_drivers(d: dict, width: float = WIDTH) -> Figure:
             tb = ax.text(0, 0, body, fontsize=BODY, ha="left", va="top", zorder=3, linespacing=1.15)
             texts.append((th, tb, _size(th, renderer, fig), _size(tb, renderer, fig)))
         heights = [sh[1] + sb[1] + 2 * PAD + 5 for _, _, sh, sb in texts]
-        foot = ax.text(MARGIN, MARGIN, f"Arrow width: how far the judgment moves as the claim's credence goes "
-                       f"from low to high, other inputs as they are. {d['others']} other inputs tested "
-                       f"(sensitivity chart).", fontsize=SMALL, color="#444444", ha="left", va="bottom")
+        foot = ax.text(MARGIN, MARGIN, f"Arrow width: how far the judgment moves between believing the claim "
+                       f"little and much, other inputs as they are. {d['others']} other inputs tested "
+                       f"(Annex E).", fontsize=SMALL, color="#444444", ha="left", va="bottom")
         foot.set_text(_fill(foot.get_text(), w - 2 * MARGIN, SMALL, renderer, fig))
         foot_h = _size(foot, renderer, fig)[1] + 6
         stack = sum(heights[:-1]) + GAP * max(len(boxes) - 1, 0)

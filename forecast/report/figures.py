@@ -101,60 +101,6 @@ def indices(data: dict) -> Figure:
     return fig
 
 
-def whatif(w: dict, interval: float) -> Figure:
-    """One scenario: the change of each listed item, with its paired-draw interval when there is one."""
-    rows = w["rows"][::-1]
-    with mpl.rc_context(RC):
-        fig = Figure(figsize=(WIDTH, 0.45 + 0.25 * max(len(rows), 1)))
-        ax = fig.add_subplot()
-        for i, r in enumerate(rows):
-            scale = 100.0
-            d = r["diff"]
-            colour = "#b2182b" if d["mean"] > 0 else "#2166ac"
-            ax.barh(i, scale * d["mean"], color=colour, alpha=0.75, height=0.55)
-            if d["lo"] is not None:
-                ax.plot([scale * d["lo"], scale * d["hi"]], [i, i], color="black", lw=0.9)
-        ax.axvline(0, color="black", lw=0.6)
-        ax.set_yticks(range(len(rows)), [wrap(_short(r), 60) for r in rows], fontsize=6.3)
-        ax.set_xlabel(f"change in points (index levels × 100)\n"
-                      f"line: {round(100 * interval)}% interval over paired draws")
-        lim = max([abs(100 * v) for r in rows for v in (r["diff"]["mean"], r["diff"]["lo"] or 0, r["diff"]["hi"] or 0)]
-                  + [5.0])
-        ax.set_xlim(-1.08 * lim, 1.08 * lim)
-        fig.subplots_adjust(left=0.45, right=0.98, top=0.97, bottom=0.55 / fig.get_figheight() + 0.03)
-    return fig
-
-
-def _short(r: dict) -> str:
-    return f"{r['id']}: {r['short']}" if r.get("short") else r["label"]
-
-
-def stances(data: dict) -> Figure:
-    """Each question's probability under each prior set, on one line per question."""
-    qs = sorted(data["judgments"], key=lambda j: (-j["importance"], -round(100 * j["mean"]), j["id"]))[::-1]
-    sets = data["stances"]
-    with mpl.rc_context(RC):
-        fig = Figure(figsize=(WIDTH, 1.0 + 0.25 * len(qs)))
-        ax = fig.add_subplot()
-        _bands(ax, data["words"])
-        for i, j in enumerate(qs):
-            vals = [100 * s["questions"][j["id"]]["mean"] for s in sets]
-            ax.plot([min(vals), max(vals)], [i, i], color="#777777", lw=0.8, zorder=1)
-        for k, s in enumerate(sets):
-            xs = [100 * s["questions"][j["id"]]["mean"] for j in qs]
-            ax.scatter(xs, range(len(qs)), marker=STANCE_MARKERS[k % len(STANCE_MARKERS)], s=16, zorder=3,
-                       color=STANCE_COLOURS[k % len(STANCE_COLOURS)], label=s["name"],
-                       facecolors="none" if k else STANCE_COLOURS[0], linewidths=0.9)
-        ax.set_yticks(range(len(qs)), [wrap(f"{j['id']}: {j['short']}", 58) for j in qs], fontsize=6.4)
-        ax.set_xlim(0, 100)
-        ax.set_ylim(-0.6, len(qs) - 0.4)
-        ax.set_xlabel("probability (%) under each prior set")
-        fig.legend(loc="lower center", ncol=len(sets), frameon=False, fontsize=6.5, bbox_to_anchor=(0.5, 0.0))
-        fig.subplots_adjust(left=0.42, right=0.97, top=1 - 0.45 / fig.get_figheight(),
-                            bottom=0.75 / fig.get_figheight())
-    return fig
-
-
 def tornado(q: dict, label: str) -> Figure:
     """One key judgment: each input from its low to its high setting, widest swing on top."""
     bars = q["bars"][::-1]
@@ -270,16 +216,17 @@ def png(fig: Figure, dpi: int = 200) -> bytes:
 def all_figures(data: dict, folder: Path) -> dict[str, str]:
     """Every chart of the brief as SVG in ``folder``; returns {name: file name} for the template."""
     from forecast.report.causal_map import draw
+    from forecast.report.drivers import driver_figures
 
     folder.mkdir(parents=True, exist_ok=True)
     out = {"probabilities": probabilities(data), "map": draw(data["map"])}
     if data["indices"]:
         out["indices"] = indices(data)
-    if len(data["stances"]) > 1:
-        out["stances"] = stances(data)
-    for w in data["whatifs"]:
-        out[f"whatif_{w['id']}"] = whatif(w, data["title"]["interval"])
+    short = {j["id"]: j["short"] for j in data["judgments"]}
     for qid, q in data["sensitivity"]["questions"].items():
         if q["bars"]:
-            out[f"tornado_{qid}"] = tornado(q, qid)
-    return {name: save(fig, folder / f"{name}.svg", twice=name == "map").name for name, fig in out.items()}
+            out[f"tornado_{qid}"] = tornado(q, f"{qid}: {short[qid]}")
+    if data.get("record"):
+        out["reliability"] = reliability(data["record"])
+    names = {name: save(fig, folder / f"{name}.svg", twice=name == "map").name for name, fig in out.items()}
+    return names | driver_figures(data, folder, data["key"])

@@ -70,3 +70,91 @@ def confidence(j: dict, level: float) -> str:
 
 
 __all__ = ["clause", "confidence", "judgment", "likelihood_phrase", "pct", "pts"]
+
+
+# --- the decision product's sentences (issue 16) ---------------------------------------------------------------
+
+def sentence_case(s: str) -> str:
+    return s[:1].upper() + s[1:] if s else s
+
+
+def headline(j: dict) -> str:
+    """The brief's title: its lead judgment as a statement, with its word and number."""
+    body = clause(j["text"])
+    lead = sentence_case(body) if body else j["short"]
+    return f"{lead}: {j['word']} ({pct(j['mean'])})"
+
+
+def lower_first(s: str, common: frozenset[str] = frozenset({"a", "an", "the"})) -> str:
+    """A label or scenario name inside a sentence: its first letter lowered when its first word is a common word
+    (``common``: the words the model's own prose writes in lower case), kept for a name ("Kim", "Seoul", "ISPSW's")."""
+    first = s.split(" ", 1)[0]
+    return s[:1].lower() + s[1:] if first.lower() in common and not first[1:2].isupper() else s
+
+
+ARTICLES: frozenset[str] = frozenset({"a", "an", "the"})
+
+
+def _claim_phrase(d: dict, common: frozenset[str] = ARTICLES) -> str:
+    """"<cause> raises <effect>" with the model's own labels (a name opening a label keeps its capital)."""
+    verb = "raises" if d.get("direction") == "raises" else "lowers"
+    return f"{lower_first(d['cause'], common)} {verb} {lower_first(d['effect'], common)}"
+
+
+def driver_phrase(d: dict, common: frozenset[str] = ARTICLES) -> str:
+    """One driver in plain words: a claim with its id, source and grade, or a base rate."""
+    if d["kind"] == "claim":
+        return f"the claim that {_claim_phrase(d, common)} ({d['id']}; {d['source']}, graded {d['grade']})"
+    return f"the base rate of {lower_first(d['label'].rsplit(' (', 1)[0], common)} (how common it is without any claim)"
+
+
+def because(j: dict, common: frozenset[str] = ARTICLES) -> str:
+    """The "because" sentence of a key judgment: its two or three main drivers."""
+    ds = j.get("drivers") or []
+    if not ds:
+        return "Because: no claim bears on it; it rests on how common such an outcome is (its base rate)."
+    parts = [driver_phrase(d, common) for d in ds]
+    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    return f"Because: it turns most on {listed}."
+
+
+def whatif_header(label: str, common: frozenset[str] = ARTICLES) -> str:
+    """A what-if's header as a sentence: "Had the summit produced a deal", "If Germany bars Huawei from 5G"."""
+    first = label.split(" ", 1)[0]
+    if first in {"Had", "If", "Were", "Should", "Without", "With"}:
+        return label
+    return "If " + lower_first(label, common)
+
+
+def flip_sentence(f: dict, claims: dict, labels: dict, common: frozenset[str] = ARTICLES) -> str:
+    """One change that would move a key judgment's word, in plain words."""
+    now = f"it would read {f['word_to']} ({pct(f['probability'])})"
+    k = f["kind"]
+    if k == "credence":
+        c = claims.get(f["id"], {})
+        what = f"claim {f['id']} ({c.get('source', '?')}: {_claim_phrase(c, common)})" if c else f"claim {f['id']}"
+        return f"If our belief in {what} were {pct(float(f['to']))} instead of {pct(float(f['from']))}, {now}."
+    if k == "strength":
+        return f"If the effect claimed in {f['id']} were {f['to']} rather than {f['from']}, {now}."
+    if k == "base":
+        return (f"If, without any claim, {lower_first(labels.get(f['id'], f['id']), common)} were {f['to']} "
+                f"rather than {f['from']}, {now}.")
+    if k == "reversed":
+        return f"Had observation {f['id']} gone the other way, {now}."
+    return f"Without observation {f['id']}, {now}."
+
+
+def flip_change(f: dict, labels: dict, common: frozenset[str] = ARTICLES) -> str:
+    """The change of a flip in a few words, for a table: "belief in c01 (ispsw) 60% → 38%"."""
+    k = f["kind"]
+    if k == "credence":
+        return f"belief in claim {f['id']} {pct(float(f['from']))} → {pct(float(f['to']))}"
+    if k == "strength":
+        return f"the effect claimed in {f['id']} {f['to']} rather than {f['from']}"
+    if k == "base":
+        return f"{lower_first(labels.get(f['id'], f['id']), common)} {f['to']} rather than {f['from']} on its own"
+    return f"observation {f['id']} {'the other way' if k == 'reversed' else 'left out'}"
+
+
+__all__ += ["ARTICLES", "because", "driver_phrase", "flip_change", "flip_sentence", "headline", "lower_first",
+            "sentence_case", "whatif_header"]
