@@ -296,24 +296,3 @@ def test_sentence_grammar_for_every_band():
                                      "“Is it?” is yes.")
     assert text.likelihood_phrase("almost no chance") == "There is almost no chance"
     assert text.likelihood_phrase("very likely") == "It is very likely"
-
-
-@pytest.mark.slow
-def test_hanoi_brief_with_evidence(tmp_path):
-    """The showcase model, small: evidence log, posterior what-ifs and stances typeset end to end."""
-    from forecast.analyses.brief import collect
-    from forecast.report import write_report
-
-    data = collect(HANOI, priors=[str(ROOT / "priors/hanoi_2019/baseline.toml"),
-                                  str(ROOT / "priors/hanoi_2019/skeptic.toml")],
-                   scenarios=["summit_succeeded"], sources=SEEDS if SEEDS.is_dir() else None, draws=200, seed=0,
-                   session_options={"tune": 150},
-                   key_judgments=1, sensitivity_top=5)
-    out = write_report(data, tmp_path / "hanoi.pdf")
-    body = pdf_text(out)
-    for h in HEADINGS:
-        assert h in body
-    assert len(data["evidence"]["rows"]) == 6
-    for j in data["judgments"]:
-        assert text.judgment(j, 0.8) in body
-    assert "Realmeter" in body or not SEEDS.is_dir()

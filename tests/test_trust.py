@@ -117,8 +117,8 @@ def test_hanoi_json_and_brief_read_the_same(tmp_path):
 
     opts = dict(draws=300, seed=4)
     js = api.run(HANOI, tune=300, **opts)
-    data = collect(HANOI, priors=["baseline"], scenarios=[], evidence_impact=False, key_judgments=0,
-                   sensitivity_top=1, session_options={"tune": 300}, **opts)
+    data = collect(HANOI, priors=["baseline"], scenarios=[], evidence_impact=False, key_judgments=1,
+                   sensitivity_top=1, decide=False, record=False, session_options={"tune": 300}, **opts)
     assert data["title"]["as_of"] == js["as_of"]
     body = pdf_text(write_report(data, tmp_path / "hanoi.pdf"))
     judged = {j["id"]: j for j in data["judgments"]}
@@ -126,7 +126,10 @@ def test_hanoi_json_and_brief_read_the_same(tmp_path):
     for qid, q in js["questions"].items():
         j = judged[qid]
         assert (j["mean"], j["word"]) == (q["mean"], q["word"]), qid
-        assert f"{text.likelihood_phrase(q['word'])} ({summary.pct(q['mean'])}; 80% interval" in body, qid
+        if qid in data["key"]:  # a key judgment's sentence; the others' row of the table
+            assert f"{text.likelihood_phrase(q['word'])} ({summary.pct(q['mean'])}; 80% interval" in body, qid
+        else:
+            assert f"{qid}: {j['short']} {j['resolves_by']} {summary.pct(q['mean'])} {q['word']}" in body, qid
     for idx in data["indices"]:
         v = js["variables"][idx["id"]]
         assert (idx["mean"], idx["lo"], idx["hi"]) == (v["mean"], v["lo"], v["hi"]), idx["id"]
