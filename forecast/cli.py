@@ -242,7 +242,10 @@ def _report(args) -> int:
                        progress=lambda msg: status.update(f"report: {msg}…"),
                        session_options={"sampler": args.sampler, "tune": args.tune, "as_of": args.as_of})
         status.update("report: typesetting…")
-        path = write_report(data, args.output, paper=args.paper, png_dir=args.png)
+        layout: list[str] | None = [] if args.png else None  # with the pages at hand, check the page rules
+        path = write_report(data, args.output, paper=args.paper, png_dir=args.png, problems=layout)
+    for problem in layout or []:
+        err.print(f"[yellow]layout:[/] {problem}", markup=True, highlight=False)
     print(f"wrote {path}")
     return 0
 

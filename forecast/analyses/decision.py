@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 KEY_JUDGMENTS = 6  # page 1's key judgments (the issue asks for 5 to 7)
 DRIVERS = 3  # claims named in a key judgment's "because"
 WATCH = 6  # indicators in the signposts table
-FLIPS = 3  # the smallest changes that flip a key judgment, per judgment
-ASSUMPTIONS = 8  # claims in the key-assumptions check
+FLIPS = 2  # the smallest changes that flip a key judgment, per judgment
+ASSUMPTIONS = 6  # claims in the key-assumptions check
 WEAK = frozenset("CDEF")  # a source graded C or worse (reliability) is a weak grade
 
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def write_report(data: dict, out: str | Path, paper: str = "a4", png_dir: str | Path | None = None) -> Path:
-    """Write the brief for ``data`` to ``out`` (atomically); with ``png_dir``, also every page as PNG."""
+def write_report(data: dict, out: str | Path, paper: str = "a4", png_dir: str | Path | None = None,
+                 problems: list[str] | None = None) -> Path:
+    """Write the brief for ``data`` to ``out`` (atomically); with ``png_dir``, also every page as PNG; with
+    ``problems`` (a list), the page rules' breaches are appended to it (:mod:`forecast.report.pagecheck`)."""
     from forecast.report.typeset import compile_pdf
 
-    return compile_pdf(data, out, paper=paper, png_dir=png_dir)
+    return compile_pdf(data, out, paper=paper, png_dir=png_dir, problems=problems)
 
 
 __all__ = ["write_report"]

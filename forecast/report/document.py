@@ -242,8 +242,8 @@ class _Doc:
         rows = []
         for w in self.d["watch"]:
             eff = w["effects"].items()
-            yes = "; ".join(f"{q} {summary.pct(e['now'])} → {summary.pct(e['if_yes'])}" for q, e in eff)
-            no = "; ".join(f"{q} {summary.pct(e['now'])} → {summary.pct(e['if_no'])}" for q, e in eff)
+            yes = "; ".join(f"{self.short(q)} {summary.pct(e['now'])} → {summary.pct(e['if_yes'])}" for q, e in eff)
+            no = "; ".join(f"{self.short(q)} {summary.pct(e['now'])} → {summary.pct(e['if_no'])}" for q, e in eff)
             rows.append([w["watch"], summary.pct(w["p_yes"]), yes, no])
         return rows
 
@@ -252,7 +252,7 @@ class _Doc:
         rows = []
         for q in self.keys:
             for f in self.d.get("mind", {}).get(q, []):
-                rows.append([f"{q} ({self.j[q]['word']})", text.flip_change(f, self.labels, self.common),
+                rows.append([f"{self.short(q)} ({self.j[q]['word']})", text.flip_change(f, self.labels, self.common),
                              f"{f['word_to']} ({summary.pct(f['probability'])})"])
         return rows
 

@@ -3,7 +3,8 @@
 ICD 203 keeps likelihood and confidence apart: a judgment sentence carries one
 likelihood word (from the prior set's ``[probability_words]``, chosen in the
 analyses from the rounded percentage printed beside it) and no confidence
-word; the confidence sentence that follows carries no likelihood word.
+word; the confidence sentence (:mod:`forecast.report.confidence_text`) carries
+no likelihood word.
 """
 
 from __future__ import annotations
@@ -58,18 +59,7 @@ def judgment(j: dict, level: float) -> str:
     return f"{likelihood_phrase(j['word'])} {nums} that {body}."
 
 
-def confidence(j: dict, level: float) -> str:
-    """The confidence sentence: no likelihood word in it."""
-    c = j["confidence"]
-    n = j["claims"]
-    grades = ", ".join(c["grades"]) if c["grades"] else "none"
-    basis = (f"it rests on {n} claim{'s' if n != 1 else ''} (sources graded {grades})" if n
-             else "no claim bears on it: it is the base rate alone")
-    return (f"We have {c['level']} confidence in this judgment: {basis}, and its {round(100 * level)}% interval "
-            f"spans {round(100 * c['width'])} points.")
-
-
-__all__ = ["clause", "confidence", "judgment", "likelihood_phrase", "pct", "pts"]
+__all__ = ["clause", "judgment", "likelihood_phrase", "pct", "pts"]
 
 
 # --- the decision product's sentences (issue 16) ---------------------------------------------------------------
