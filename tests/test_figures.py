@@ -260,7 +260,7 @@ def brief_figures(data: dict, tmp_path: Path, monkeypatch) -> dict[str, Figure]:
 
 def test_every_brief_figure_has_no_overlapping_text(tmp_path, monkeypatch):
     drawn = brief_figures(small_brief(), tmp_path, monkeypatch)
-    assert {"probabilities", "map", "indices", "stances", "tornado_q_meet"} <= set(drawn)
+    assert {"probabilities", "map", "indices", "tornado_q_meet"} <= set(drawn)
     found = {name: figcheck.overlaps(fig, rc=RC) for name, fig in drawn.items()}
     assert found == {name: [] for name in drawn}
 
