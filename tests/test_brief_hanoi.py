@@ -66,6 +66,7 @@ def test_page_one_has_the_bottom_line_and_five_to_seven_key_judgments_with_their
         assert k["sentence"] in first and k["because"].startswith("Because: ")
         assert re.search(r"\(c\d\d; ", k["because"]), k["because"]  # a driver claim named by id, source, grade
         assert k["claims"] != "none" and k["confidence"] in " ".join(pages[:2])
+        assert f"({k['ref']})" in first  # "(q05; claims c01, c20)": the ids an editor looks up in Annex C
 
 
 def test_every_question_id_carries_its_one_short_title(data, body):

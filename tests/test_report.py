@@ -92,6 +92,7 @@ def test_page_one_leads_with_the_bottom_line_and_the_key_judgments(brief, pdf):
     assert [k["id"] for k in doc["keys"]] == brief["key"] and len(brief["key"]) == 3  # all three questions
     for k in doc["keys"]:
         assert k["sentence"] in first and k["because"] in first and k["confidence"] in first
+        assert f"({k['ref']})" in first
         ids = [d["id"] for d in brief["judgments"][[j["id"] for j in brief["judgments"]].index(k["id"])]["drivers"]
                if d["kind"] == "claim"]
         assert ids and all(f"({i};" in k["because"] for i in ids), k["because"]  # the because names its claims

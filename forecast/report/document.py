@@ -194,7 +194,9 @@ class _Doc:
     def key_items(self) -> list[dict]:
         return [{"n": i + 1, "id": q, "short": self.j[q]["short"], "sentence": text.judgment(self.j[q], self.level),
                  "because": text.because(self.j[q], self.common), "confidence": self.conf(self.j[q]),
-                 "claims": ", ".join(d["id"] for d in self.j[q]["drivers"] if d["kind"] == "claim") or "none"}
+                 "claims": ", ".join(d["id"] for d in self.j[q]["drivers"] if d["kind"] == "claim") or "none",
+                 "ref": f"{q}; claims " + (", ".join(d["id"] for d in self.j[q]["drivers"] if d["kind"] == "claim")
+                                           or "none")}
                 for i, q in enumerate(self.keys)]
 
     def others(self) -> list[list[str]]:
