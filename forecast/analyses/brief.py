@@ -336,7 +336,8 @@ def collect(
     order = {q: i for i, q in enumerate(keys)}
     judgments.sort(key=lambda j: (j["id"] not in order, order.get(j["id"], 0), -j["importance"],
                                   -round(100 * j["mean"]), j["id"]))
-    sens["questions"] = {q: sens["questions"][q] for q in keys if q in sens["questions"]}
+    every = sens["questions"]  # every question's drivers (the track record's misses read them too)
+    sens["questions"] = {q: every[q] for q in keys if q in every}
     words = base.resolved.priors.probability_words
     stance_names = [Path(p).stem if p else "default" for p in paths]
     out = {
@@ -372,8 +373,10 @@ def collect(
         step("flips: what would change our mind")
         out["mind"] = decision.mind_changers(flips(s, base, keys), keys)
     if record and any(q.outcome is not None for q in m.questions):
-        from forecast.analyses.score import scores
+        from forecast.analyses.score import scores, worst_misses
 
         step("track record: scoring the resolved questions")
-        out["record"] = scores(s, base, paths, progress=step)
+        out["record"] = rec = scores(s, base, paths, progress=step, misses=False)
+        rec["misses"] = worst_misses(s, base, rec["prior_sets"][0]["questions"],
+                                     bars={q: d["bars"] for q, d in every.items()})
     return out

@@ -73,17 +73,21 @@ def calibration(p: np.ndarray, y: np.ndarray, priors) -> list[dict]:
     return rows
 
 
-def worst_misses(s: Session, base, rows: list[dict], n: int = MISSES, top: int = 3) -> list[dict]:
+def worst_misses(s: Session, base, rows: list[dict], n: int = MISSES, top: int = 3,
+                 bars: dict[str, list[dict]] | None = None) -> list[dict]:
     """The ``n`` resolved questions the first prior set scored worst (highest Brier), each with the ``top``
     inputs that move its forecast most (:func:`forecast.analyses.sensitivity.tornado`: each claim's credence
-    and each base rate from low to high): the claims and base rates that drove the miss."""
+    and each base rate from low to high): the claims and base rates that drove the miss. ``bars``: the tornado's
+    bars per question where the caller has them already (the brief), so none is computed again."""
     from forecast.analyses.sensitivity import tornado
 
     worst = sorted(rows, key=lambda d: (-d["brier"], d["id"]))[:n]
     if not worst:
         return []
-    tor = tornado(s, base, [d["id"] for d in worst], top=top)["questions"]
-    return [{**d, "drivers": tor[d["id"]]["bars"]} for d in worst]
+    if bars is None:
+        tor = tornado(s, base, [d["id"] for d in worst], top=top)["questions"]
+        bars = {q: tor[q]["bars"] for q in tor}
+    return [{**d, "drivers": bars[d["id"]][:top]} for d in worst]
 
 
 def score(model: str | Path, priors: Sequence[str | Path | None], sources: str | Path | None = None, *,
