@@ -11,6 +11,7 @@ from rich.table import Table
 
 from forecast.analyses.summary import level, pct, share, shift  # the one rounding rule
 from forecast.render import _session, _simulate, diagnostics_lines, err, out, warn_stderr
+from forecast.report.text import flip_change  # one wording, the brief's and the table's
 from forecast.spec import jsonio
 
 
@@ -187,20 +188,6 @@ def print_score(data: dict) -> None:
     out.print(m)
     for line in diagnostics_lines(data["diagnostics"]):
         out.print(line, style="yellow" if "warning" in line else "dim")
-
-
-def flip_change(c: dict) -> str:
-    """A flip's change in plain words."""
-    kind, ident = c["kind"], c["id"]
-    if kind == "credence":
-        return f"{ident} believed at {c['to']:g} instead of {c['from']:g}"
-    if kind == "strength":
-        return f"{ident}'s strength '{c['to']}' instead of '{c['from']}'"
-    if kind == "base":
-        return f"the base rate of {ident} '{c['to']}' instead of '{c['from']}'"
-    if kind == "reversed":
-        return f"observation {ident} ({c['variable']}) the other way"
-    return f"observation {ident} ({c['variable']}) left out"
 
 
 def print_flips(data: dict, top: int) -> None:

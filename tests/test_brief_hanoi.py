@@ -13,7 +13,7 @@ import re
 import pytest
 from conftest import ROOT
 from pypdf import PdfReader
-from test_report import before_annexes, page_texts
+from test_report import before_annexes, build, page_texts
 
 HANOI = ROOT / "models" / "hanoi_2019.toml"
 SEEDS = ROOT.parent / "shared" / "seeds"
@@ -30,12 +30,7 @@ def data():
 
 @pytest.fixture(scope="module")
 def built(data, tmp_path_factory):
-    from forecast.report.typeset import compile_pdf
-
-    folder = tmp_path_factory.mktemp("hanoi")
-    problems: list[str] = []
-    pdf = compile_pdf(data, folder / "hanoi.pdf", png_dir=folder / "pages", problems=problems)
-    return pdf, folder / "pages", problems
+    return build(data, tmp_path_factory.mktemp("hanoi"))
 
 
 @pytest.fixture(scope="module")

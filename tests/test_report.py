@@ -42,15 +42,18 @@ def brief(example_no_evidence):
     return collect(example_no_evidence, **ARGS)
 
 
-@pytest.fixture(scope="module")
-def built(brief, tmp_path_factory):
+def build(data: dict, folder: Path) -> tuple[Path, Path, list[str]]:
     """The PDF, its page PNGs and the page rules' breaches (read from Typst's layout and the images)."""
     from forecast.report.typeset import compile_pdf
 
-    folder = tmp_path_factory.mktemp("report")
     problems: list[str] = []
-    out = compile_pdf(brief, folder / "brief.pdf", png_dir=folder / "pages", problems=problems)
+    out = compile_pdf(data, folder / "brief.pdf", png_dir=folder / "pages", problems=problems)
     return out, folder / "pages", problems
+
+
+@pytest.fixture(scope="module")
+def built(brief, tmp_path_factory):
+    return build(brief, tmp_path_factory.mktemp("report"))
 
 
 @pytest.fixture(scope="module")

@@ -134,16 +134,19 @@ def flip_sentence(f: dict, claims: dict, labels: dict, common: frozenset[str] = 
     return f"Without observation {f['id']}, {now}."
 
 
-def flip_change(f: dict, labels: dict, common: frozenset[str] = ARTICLES) -> str:
-    """The change of a flip in a few words, for a table: "belief in c01 (ispsw) 60% → 38%"."""
-    k = f["kind"]
+def flip_change(c: dict, labels: dict | None = None, common: frozenset[str] = ARTICLES) -> str:
+    """The change of a flip in a few words (the CLI's flips table and the brief's): "belief in claim c01
+    60% → 38%"; ``labels`` name a base rate's variable (else its id)."""
+    k, ident = c["kind"], c["id"]
     if k == "credence":
-        return f"belief in claim {f['id']} {pct(float(f['from']))} → {pct(float(f['to']))}"
+        return f"belief in claim {ident} {pct(float(c['from']))} → {pct(float(c['to']))}"
     if k == "strength":
-        return f"the effect claimed in {f['id']} {f['to']} rather than {f['from']}"
+        return f"the effect claimed in {ident} {c['to']} rather than {c['from']}"
     if k == "base":
-        return f"{lower_first(labels.get(f['id'], f['id']), common)} {f['to']} rather than {f['from']} on its own"
-    return f"observation {f['id']} {'the other way' if k == 'reversed' else 'left out'}"
+        name = lower_first(labels[ident], common) if labels and ident in labels else f"the base rate of {ident}"
+        return f"{name} {c['to']} rather than {c['from']} on its own"
+    where = f" ({c['variable']})" if c.get("variable") else ""
+    return f"observation {ident}{where} {'the other way' if k == 'reversed' else 'left out'}"
 
 
 __all__ += ["ARTICLES", "because", "driver_phrase", "flip_change", "flip_sentence", "headline", "lower_first",
