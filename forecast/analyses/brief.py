@@ -3,9 +3,15 @@
 :func:`collect` runs one :class:`Session`: the baseline, each named scenario
 (interventions reuse the baseline's draws; prior changes go through
 :meth:`Session.variant`; extra observations need a new posterior), each prior
-set (stance) through :meth:`Session.variant`, the sensitivity sweep
-(:mod:`forecast.analyses.sensitivity`) and, for the evidence log, the posterior
-without each observation in turn. Nothing here draws a figure or writes a file.
+set (stance) through :meth:`Session.variant` with its weight given the evidence,
+the sensitivity sweep of every question (:mod:`forecast.analyses.sensitivity`:
+each judgment's drivers), each judgment's confidence
+(:mod:`forecast.analyses.confidence`), the key judgments and the other decision
+parts (:mod:`forecast.analyses.decision`), signposts and flips of the key
+judgments, the track record where outcomes are recorded
+(:func:`forecast.analyses.score.scores`) and, for the evidence log, the posterior
+without each observation in turn. Nothing here draws a figure, writes prose or
+writes a file.
 
 Every number, word and change comes from :mod:`forecast.analyses.summary` (the same
 functions the CLI and the JSON read).
