@@ -184,6 +184,15 @@ def parser() -> argparse.ArgumentParser:
     hi.add_argument("--charts", metavar="DIR", help="fan charts, one PNG per question (default "
                                                     "reports/out/<model id>_history/)")
     hi.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    xp = sub.add_parser("explore", help="an interactive what-if workbench in the browser (a local web app)")
+    xp.add_argument("model", help="model file (path or name under models/)")
+    xp.add_argument("--priors", help="the baseline's prior set (path or name under priors/)")
+    xp.add_argument("--sources", help="folder with the source documents' text")
+    _sampling(xp)
+    xp.add_argument("--host", default=None,
+                    help="address to listen on (default 127.0.0.1; anything else serves the workbench to the "
+                         "network, without a password)")
+    xp.add_argument("--port", type=_port, default=5006, help="port to listen on (default 5006; 0: a free one)")
     ex = sub.add_parser("export", help="write the network as a discrete Bayesian network (BIF, XMLBIF, XDSL, UAI)")
     _common(ex)
     ex.add_argument("--format", required=True, choices=limits.EXPORT_FORMATS,
@@ -225,6 +234,52 @@ def _bins(text: str) -> int:
     if not low <= value <= high:
         raise argparse.ArgumentTypeError(f"{text}: expected {low} to {high} bins")
     return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{text}: expected a port from 0 to 65535")
+    return value
+
+
+def _explore(args) -> int:
+    """``forecast explore``: the model, its sources and the address checked (exit 2) before PyMC loads, then the
+    baseline posterior, then the page served until Ctrl+C (forecast.explore.app)."""
+    from forecast.check import check
+    from forecast.explore.app import address_problems, url
+    from forecast.render import err
+
+    host = args.host or "127.0.0.1"  # a non-local address only when asked for by name
+    rep = check(args.model, args.priors, args.sources)
+    for e in rep.errors:
+        print(f"error: {e}", file=sys.stderr)
+    problems = address_problems(host, args.port, args.host is not None)
+    if problems:
+        raise SpecError(problems)
+    if not rep.ok:
+        return 2
+    if args.host is not None and host not in ("127.0.0.1", "localhost", "::1"):
+        err.print(f"[yellow]warning:[/] serving on {host}: anyone who can reach it can use the workbench (no "
+                  "password)", markup=True, highlight=False)
+    with err.status("Loading PyMC and sampling the baseline…"):
+        from forecast.explore.app import serve
+
+        server = serve(args.model, args.priors, args.sources, draws=args.draws, seed=args.seed, host=host,
+                       port=args.port, allow_remote=args.host is not None, threaded=False,
+                       session_options={"sampler": args.sampler, "tune": args.tune, "as_of": args.as_of})
+    print(f"forecast explore: {url(host, server.port)} (Ctrl+C to stop)", flush=True)
+    server.start()
+    try:
+        server.io_loop.start()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
 
 
 def _report(args) -> int:
@@ -324,6 +379,8 @@ def main(argv: list[str] | None = None) -> int:
             return _report(args)
         if args.command == "export":
             return _export(args)
+        if args.command == "explore":
+            return _explore(args)
         from forecast import render
 
         if args.command == "run":
