@@ -8,7 +8,7 @@ SEEDS ?= ../shared/seeds
 MODEL ?= models/hanoi_2019.toml
 DRAWS ?= 1000
 
-.PHONY: setup demo test test-fast bench lint clean
+.PHONY: setup browser demo test test-fast bench lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -18,6 +18,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# headless Chromium and ChromeDriver for the browser tests of `forecast explore` (Debian's packages; needs root);
+# without them those tests skip
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq chromium chromium-driver) || \
+		echo "make browser: could not install chromium and chromium-driver: the browser tests will skip"
+
 demo: $(STAMP)
 	$(BIN)/forecast check $(MODEL) --sources $(SEEDS)
 	$(BIN)/forecast run $(MODEL) --draws $(DRAWS) --out reports/out/hanoi_2019
@@ -26,7 +33,7 @@ demo: $(STAMP)
 		--png reports/out/hanoi_2019_pages
 
 # two workers (the two cores), whole files per worker: a file's module fixtures (the Hanoi posterior) run once
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
 
 test-fast: $(STAMP)

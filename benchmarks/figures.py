@@ -28,6 +28,9 @@ Figures (20 variables / 40 claims unless said):
   (``--workers 1``) and on a local Dask cluster of two worker processes: a first serial run fills a fresh XLA
   cache (timed apart), then the cluster and a second serial run, both warm; the ratio of their wall times, the
   distinct evidence sets (runs), and whether the datasets hold the same numbers.
+* ``i``: ``forecast explore`` on Hanoi: from a control change to the updated numbers (``Workbench.evaluate``, warm),
+  the median over ten prior changes (one claim's credence each) and ten interventions (``do``), and the time of a
+  fresh-posterior fall-back.
 """
 
 from __future__ import annotations
@@ -395,6 +398,71 @@ def fig_h(models: Path, draws: int = 1000, tune: int | None = None, model: str =
             "cold_serial_s": times["cold serial"], "ratio": ratio, "identical": identical}
 
 
+# ---------------------------------------------------------------- (i)
+def fig_i(models: Path, draws: int = 1000, model: str = "models/hanoi_2019.toml", sources: str = "../shared/seeds",  # noqa: ARG001
+          changes: int = 10) -> dict:
+    """``forecast explore``'s latency on Hanoi: from a control change to the updated numbers
+    (:meth:`Workbench.evaluate`, the baseline sampled and the compiled functions warm), the median over ``changes``
+    prior changes (one claim's credence each, claims in model order, each set to half or double its odds) and
+    ``changes`` interventions (``do`` of one event variable each, true or false in turn), each on a fresh setting;
+    prior changes whose reweighting could not carry them (Pareto k above the limit: a fresh posterior) are timed
+    apart, and one fresh-posterior fall-back is forced (every claim's credence at 0.05) and timed."""
+    from forecast.explore.state import Workbench
+
+    path = ROOT / model
+    if not path.is_file():
+        say(f"  skipped: no {model}")
+        return {"skipped": f"no {model}"}
+    src = ROOT / sources
+    t0 = time.perf_counter()
+    wb = Workbench(path, sources=src if src.is_dir() else None, draws=draws, seed=SEED)
+    c = wb.controls()
+    t_setup = time.perf_counter() - t0
+    t_base, _ = timed(wb.baseline)  # the baseline posterior and the simulator compiled
+    say(f"  set-up {t_setup:.1f} s, baseline (posterior, compile, worlds) {t_base:.1f} s, {draws} draws")
+    wb.evaluate(sets={f"claims.{c['claims'][-1]['id']}.credence": "0.5"})  # the reweighting path once
+    prior, fresh = [], []
+    for cl in [x for x in c["claims"] if 0 < x["credence"] < 1][:changes]:
+        p = float(cl["credence"])
+        odds = p / (1 - p) * (2.0 if p < 0.5 else 0.5)
+        t, view = timed(lambda cl=cl, v=odds / (1 + odds): wb.evaluate(sets={f"claims.{cl['id']}.credence":
+                                                                             f"{v:.3f}"}))
+        (fresh if view["fresh"] else prior).append(t)
+        say(f"    {cl['id']}: credence {p:.2f} -> {odds / (1 + odds):.2f}: {t:.2f} s ({view['method']}, "
+            f"Pareto k {view['pareto_k'] if view['pareto_k'] is None else round(view['pareto_k'], 2)})")
+    events = [v["id"] for v in c["interventions"] if v["kind"] == "event"]
+    acts = []
+    for i, vid in enumerate(events[:changes]):
+        t, view = timed(lambda vid=vid, i=i: wb.evaluate(do={vid: "true" if i % 2 == 0 else "false"}))
+        acts.append(t)
+        say(f"    do {vid}: {t:.2f} s ({view['method']})")
+    again, _ = timed(lambda: wb.evaluate(do={events[0]: "true"}))  # a variable intervened on before
+    forcing = [  # changes the baseline's draws cannot carry, tried until one falls back to a fresh posterior
+        ("every credence 0.02", {f"claims.{x['id']}.credence": "0.02" for x in c["claims"]}),
+        ("every base rate 'almost certain'", {f"variables.{v['id']}.base": "almost certain" for v in c["variables"]
+                                              if v["kind"] == "event" and "almost certain" in v["base_words"]}),
+        ("every strength 'strong'", {f"claims.{x['id']}.strength": "strong" for x in c["claims"]}),
+    ]
+    for what, sets in forcing:
+        t_fresh, view = timed(lambda sets=sets: wb.evaluate(sets=sets))
+        say(f"    {what}: {t_fresh:.1f} s ({view['method']}, Pareto k "
+            f"{view['pareto_k'] if view['pareto_k'] is None else round(view['pareto_k'], 2)})")
+        if view["fresh"]:
+            break
+    out = {"draws": draws, "setup_s": t_setup, "baseline_s": t_base, "prior_s": prior, "prior_fresh_s": fresh,
+           "do_s": acts, "do_again_s": again, "forced_fresh_s": t_fresh, "forced_fresh": bool(view["fresh"]),
+           "forced_by": what,
+           "prior_median_s": float(np.median(prior)) if prior else None,
+           "do_median_s": float(np.median(acts)) if acts else None}
+    say(f"  prior changes: median {out['prior_median_s']:.2f} s over {len(prior)} (max {max(prior):.2f} s); "
+        f"{len(fresh)} fell back to a fresh posterior ({', '.join(f'{t:.1f} s' for t in fresh) or 'none'})")
+    say(f"  interventions: median {out['do_median_s']:.2f} s over {len(acts)} (max {max(acts):.2f} s; the first "
+        f"intervened variable again {again:.2f} s)")
+    say(f"  fresh-posterior fall-back ({what}): {t_fresh:.1f} s "
+        f"({'a fresh posterior' if view['fresh'] else 'reweighted: no fall-back'}, {view['method_detail']})")
+    return out
+
+
 FIGURES = {
     "a": fig_a,
     "b-numpyro": lambda m, **kw: fig_b(m, "numpyro", **kw),
@@ -407,6 +475,7 @@ FIGURES = {
     "f": fig_f,
     "g": fig_g,
     "h": fig_h,
+    "i": fig_i,
 }
 
 

@@ -51,6 +51,7 @@ REPORT = ("e", None, {"draws": 1000}, {"draws": 200})  # as `make demo` runs it
 LATENT = ("f", None, {"draws": 500, "tune": 500}, {"draws": 100, "tune": 100})  # 10, 20, 40 latent events
 SIGNPOSTS = ("g", None, {"draws": 1000}, {"draws": 200})  # Hanoi: signposts and flips, warm, beside one run
 HISTORY = ("h", None, {"draws": 1000}, {"draws": 200, "tune": 200})  # Hanoi history: serial vs 2 Dask workers
+EXPLORE = ("i", None, {"draws": 1000}, {"draws": 200, "changes": 3})  # Hanoi: explore's latency per change
 
 
 def run_figure(name: str, kwargs: dict, models: Path, limit: float | None, env: dict) -> dict:
@@ -88,7 +89,7 @@ def run_figure(name: str, kwargs: dict, models: Path, limit: float | None, env: 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="benchmarks/run.py", description=__doc__.split("\n")[0])
-    ap.add_argument("--only", help="comma-separated figures: a, b, c, d, e, f, g, h (default: a-d, f, g and h)")
+    ap.add_argument("--only", help="comma-separated figures: a, b, c, d, e, f, g, h, i (default: a-d, f-i)")
     ap.add_argument("--quick", action="store_true", help="few draws: check that the benchmark runs")
     ap.add_argument("--report", action="store_true", help="also (e): forecast report wall time, cold and warm")
     ap.add_argument("--budget", type=float, default=570.0, help="seconds for figures a-d (default 570)")
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="also write every measured number to this file")
     args = ap.parse_args(argv)
 
-    wanted = set((args.only or "a,b,c,d,f,g,h" + (",e" if args.report else "")).split(","))
+    wanted = set((args.only or "a,b,c,d,f,g,h,i" + (",e" if args.report else "")).split(","))
     plan = [p for p in PLAN if p[0].split("-")[0] in wanted]
     if "f" in wanted:
         plan.append(LATENT)
@@ -105,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         plan.append(SIGNPOSTS)
     if "h" in wanted:
         plan.append(HISTORY)
+    if "i" in wanted:
+        plan.append(EXPLORE)
     if "e" in wanted:
         plan.append(REPORT)
     env = dict(os.environ)

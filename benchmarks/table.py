@@ -164,6 +164,33 @@ def rows_h(r: dict | None) -> list[Row]:
                 "> 1x, same numbers", _ok(r["ratio"] > 1 and r["identical"]))]
 
 
+EXPLORE_S = 1.0  # issue 17: a control change to updated numbers, prior changes and interventions
+
+
+def rows_i(r: dict | None) -> list[Row]:
+    """(i): forecast explore on Hanoi, from a control change to the updated numbers (median, warm)."""
+    if r is None:
+        return []
+    why = _missing(r) or r.get("skipped")
+    if why:
+        return [Row("(i) explore on Hanoi, per change", why, f"< {EXPLORE_S:.0f} s",
+                    INFO if r.get("skipped") else FAIL)]
+    rows = []
+    for kind, key, label in (("prior", "prior_median_s", "prior change (one credence)"),
+                             ("do", "do_median_s", "intervention (do)")):
+        n, med = len(r[f"{kind}_s"]), r[key]
+        extra = (f"; {len(r['prior_fresh_s'])} more fell back to a fresh posterior" if kind == "prior"
+                 and r["prior_fresh_s"] else "")
+        rows.append(Row(f"(i) explore on Hanoi, {label}, median of {n} (T={r['draws']})",
+                        "n/a" if med is None else f"{med:.2f} s (max {max(r[f'{kind}_s']):.2f} s{extra})",
+                        f"< {EXPLORE_S:.0f} s", _ok(med is not None and med < EXPLORE_S)))
+    rows.append(Row("(i) explore on Hanoi, fresh-posterior fall-back",
+                    f"{r['forced_fresh_s']:.1f} s ({r['forced_by']})"
+                    + ("" if r["forced_fresh"] else " (no fall-back happened)")
+                    + f"; baseline {r['baseline_s']:.0f} s", "reported", INFO))
+    return rows
+
+
 def rows_for(results: dict[str, dict]) -> list[Row]:
     g = results.get
     rows: list[Row] = []
@@ -180,6 +207,7 @@ def rows_for(results: dict[str, dict]) -> list[Row]:
     rows += rows_f(g("f"))
     rows += rows_g(g("g"))
     rows += rows_h(g("h"))
+    rows += rows_i(g("i"))
     return rows
 
 
