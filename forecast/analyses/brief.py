@@ -89,10 +89,10 @@ def _map(s: Session, base: Result) -> dict:
               "strength": strength.get(c.strength, 1.0) if isinstance(c.strength, str) else 1.0,
               "credence": r.claims[c.id].credence} for c in m.claims]
     return {"nodes": nodes, "edges": edges, "order": list(r.order),
-            # the sources this brief rests on: its claims' and its evidence's (not those of evidence recorded
-            # after the date it speaks for)
+            # the sources the map's claims and evidence rest on (not those of evidence recorded after the date it
+            # speaks for, nor those documenting outcomes)
             "sources": [{"id": x.id, "title": x.title, "grade": x.grade} for x in m.sources
-                        if x.id in {c.source for c in m.claims} | {e.source for e in m.evidence}]}
+                        if x.id in _used(m, outcomes=False)]}
 
 
 def _indices(base: Result, top: int = 8) -> list[dict]:
@@ -139,7 +139,7 @@ def _whatifs(s: Session, base: Result, names: list[str], step) -> list[dict]:
 def _stances(s: Session, base: Result, paths: list[str | None], base_q: dict, ready: dict, step) -> list[dict]:
     """Each stance beside the baseline, with what it believes of each claim and (with evidence) its posterior
     weight; ``ready``: its resolved spec and reweighting (``Session.prefetch_variant``)."""
-    from forecast.analyses.stances import log_bayes_factor
+    from forecast.analyses.stances import log_bayes_factor, weights_of
 
     def credences(r) -> dict:
         return {c: float(x.credence) for c, x in r.claims.items()}
@@ -157,8 +157,7 @@ def _stances(s: Session, base: Result, paths: list[str | None], base_q: dict, re
                     "diagnostics": res.diagnostics})
     known = [x for x in out if x["log_bf"] is not None]
     if base.posterior is not None and len(known) > 1:  # which view the evidence favours (equal prior odds)
-        lb = np.array([x["log_bf"] for x in known])
-        for x, w in zip(known, np.exp(lb - lb.max()) / np.exp(lb - lb.max()).sum(), strict=True):
+        for x, w in zip(known, weights_of([x["log_bf"] for x in known]), strict=True):
             x["weight"] = float(w)
     return out
 
@@ -201,11 +200,16 @@ def _markers(m, q) -> str:
     return v.description if v.kind == "index" else ""
 
 
-def _sources(m) -> dict:
-    """The sources the brief rests on (its claims', its evidence's, its outcomes') and the spec records the report
-    layer words them from (:mod:`forecast.report.bibliography`), as plain data."""
+def _used(m, outcomes: bool = True) -> set[str]:
+    """The sources the brief rests on: its claims', its evidence's and (``outcomes``) those documenting outcomes."""
     used = {c.source for c in m.claims} | {e.source for e in m.evidence}
-    used |= {q.resolution_source for q in m.questions if q.resolution_source}
+    return used | {q.resolution_source for q in m.questions if q.resolution_source} if outcomes else used
+
+
+def _sources(m) -> dict:
+    """The sources the brief rests on and the spec records the report layer words them from
+    (:mod:`forecast.report.bibliography`), as plain data."""
+    used = _used(m)
     return {"used": [x.id for x in m.sources if x.id in used],
             "spec": m.model_dump(mode="json", include={"path", "info", "sources", "claims", "evidence"})}
 
@@ -356,9 +360,7 @@ def collect(
         "whatifs": whatifs,
         "moved": MOVED,
         "stances": stance_data,
-        "views": decision.views(judgments, stance_data),
-        "believes": decision.believes({x["name"]: x["credences"] for x in stance_data}, stance_data[0]["name"],
-                                      [c["id"] for c in claims]),
+        "views": decision.views(judgments, stance_data, sens["questions"]),
         "assumptions": decision.assumptions(sens["questions"], by_claim, keys),
         "outlook": decision.outlook(judgments),
         "sensitivity": sens,

@@ -94,16 +94,18 @@ def mind_changers(fl: dict, keys: Sequence[str], n: int = FLIPS) -> dict[str, li
     return out
 
 
-def views(judgments: Sequence[dict], stances: Sequence[dict]) -> list[dict]:
-    """The disagreements that matter: the judgments whose ICD 203 word changes under some stance, widest first."""
+def views(judgments: Sequence[dict], stances: Sequence[dict], sensitivity: Mapping[str, dict]) -> list[dict]:
+    """The disagreements that matter: the judgments whose ICD 203 word changes under some stance, widest first;
+    each stance with the claim it believes differently that moves the judgment most (:func:`differs`)."""
     if len(stances) < 2:
         return []
     out = []
     for j in judgments:
         if not j.get("word"):
             continue
-        per = [{"name": s["name"], "mean": s["questions"][j["id"]]["mean"], "word": s["questions"][j["id"]]["word"]}
-               for s in stances]
+        bars = [b for b in sensitivity.get(j["id"], {}).get("bars", []) if b["kind"] == "claim"]
+        per = [{"name": s["name"], "mean": s["questions"][j["id"]]["mean"], "word": s["questions"][j["id"]]["word"],
+                "differs": differs(s["credences"], stances[0]["credences"], bars)} for s in stances]
         if len({p["word"] for p in per}) > 1:
             spread = max(p["mean"] for p in per) - min(p["mean"] for p in per)
             out.append({"id": j["id"], "stances": per, "spread": spread})
@@ -111,19 +113,13 @@ def views(judgments: Sequence[dict], stances: Sequence[dict]) -> list[dict]:
     return out
 
 
-def believes(stance_claims: Mapping[str, Mapping[str, float]], base_name: str, claim_ids: Sequence[str],
-             n: int = 3) -> dict[str, list[dict]]:
-    """What each stance believes differently: per stance, the ``n`` claims (of ``claim_ids``) whose credence it
-    sets furthest from the baseline's."""
-    base = stance_claims[base_name]
-    out = {}
-    for name, cred in stance_claims.items():
-        if name == base_name:
-            continue
-        d = [{"id": c, "credence": cred[c], "baseline": base[c]} for c in claim_ids if abs(cred[c] - base[c]) > 1e-9]
-        d.sort(key=lambda x: (-abs(x["credence"] - x["baseline"]), x["id"]))
-        out[name] = d[:n]
-    return out
+def differs(credences: Mapping[str, float], base: Mapping[str, float], bars: Sequence[dict]) -> dict | None:
+    """Of the claims that move a judgment most (its tornado's claim bars), the one on which a stance's belief
+    differs most from the baseline's, by swing times the difference; None where it differs on none."""
+    best = max(bars, key=lambda b: (b["swing"] * abs(credences[b["id"]] - base[b["id"]]), b["id"]), default=None)
+    if best is None or abs(credences[best["id"]] - base[best["id"]]) < 1e-9:
+        return None
+    return {"id": best["id"], "credence": credences[best["id"]], "baseline": base[best["id"]]}
 
 
 def assumptions(sensitivity: Mapping[str, dict], claims: Mapping[str, dict], keys: Sequence[str],
@@ -152,5 +148,5 @@ def outlook(judgments: Sequence[dict]) -> list[dict]:
     return sorted(rows, key=lambda d: (d["resolves_by"], d["id"]))
 
 
-__all__ = ["assumptions", "believes", "drivers", "key_judgments", "mind_changers", "outlook", "stakes", "views",
+__all__ = ["assumptions", "differs", "drivers", "key_judgments", "mind_changers", "outlook", "stakes", "views",
            "watchlist"]

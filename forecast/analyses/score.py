@@ -20,10 +20,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from scipy.special import logsumexp
 
 from forecast.analyses.session import Session
-from forecast.analyses.stances import log_bayes_factor
+from forecast.analyses.stances import log_bayes_factor, weights_of
 from forecast.analyses.summary import PARETO_K_MAX
 from forecast.spec.errors import Problem, SpecError
 
@@ -144,8 +143,7 @@ def averaged(resolved, forecasts: list[tuple], names: list[str], y, flat, level:
     :mod:`forecast.analyses.stances`); without evidence no stance is favoured, so its yardstick averages the
     stances' evidence-free forecasts equally. Stances whose Bayes factor the draws cannot give are left out."""
     known = [(p, p0, lb, n) for (p, p0, lb), n in zip(forecasts, names, strict=True) if lb["log_bf"] is not None]
-    logs = np.array([lb["log_bf"] for _, _, lb, _ in known])
-    w = np.exp(logs - logsumexp(logs))
+    w = weights_of([lb["log_bf"] for _, _, lb, _ in known])
     p = sum(wi * pi for wi, (pi, _, _, _) in zip(w, known, strict=True))
     p0 = np.mean([p0 for _, p0, _, _ in known], axis=0)
     ks = [lb["pareto_k"] for _, _, lb, _ in known if lb["pareto_k"] is not None]

@@ -60,6 +60,13 @@ def log_bayes_factor(session: Session, base: Result, r: Resolved, rw: tuple | No
     return {"log_bf": log_bf, "mcse": float(rel), "pareto_k": float(k)}
 
 
+def weights_of(log_bfs) -> np.ndarray:
+    """Posterior weights of stances from their log Bayes factors against one reference (equal prior odds): the one
+    rule the run's stances, the brief's competing views and the stance-averaged forecaster read."""
+    lb = np.asarray(log_bfs, dtype=float)
+    return np.exp(lb - logsumexp(lb)) if lb.size else np.array([])
+
+
 def stance_weights(session: Session, base: Result, stances: Sequence[tuple[str, Resolved]]) -> dict:
     """Every stance's Bayes factor against ``base`` (the first stance should be ``base``'s own), posterior weight
     (equal prior odds), and the model-averaged forecast of every question; plain data."""
@@ -74,9 +81,7 @@ def stance_weights(session: Session, base: Result, stances: Sequence[tuple[str, 
         d["forecasts"] = {q.id: res.mean(f"q:{q.id}") for q in base.resolved.model.questions}
         rows.append(d)
     known = [d for d in rows if d["log_bf"] is not None]
-    lb = np.array([d["log_bf"] for d in known])
-    weights = np.exp(lb - logsumexp(lb)) if len(lb) else np.array([])
-    for d, w in zip(known, weights, strict=True):
+    for d, w in zip(known, weights_of([d["log_bf"] for d in known]), strict=True):
         d["weight"] = float(w)
     averaged = {q.id: float(sum(d["weight"] * d["forecasts"][q.id] for d in known))
                 for q in base.resolved.model.questions} if known else {}
@@ -89,4 +94,4 @@ def stances_of(session: Session, paths: Sequence[str | Path | None]) -> list[tup
     return [(session.prior_set_name(p), session.resolve(p)) for p in paths]
 
 
-__all__ = ["log_bayes_factor", "stance_weights", "stances_of"]
+__all__ = ["log_bayes_factor", "stance_weights", "stances_of", "weights_of"]

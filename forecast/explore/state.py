@@ -413,48 +413,15 @@ def _same(text: str, folder: Path, name: str, expected: dict) -> bool:
         Path(tmp).unlink(missing_ok=True)
 
 
-BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def _key(k: str) -> str:
-    return k if BARE_KEY.match(k) else _string(k)
-
-
-def _string(s: str) -> str:
-    return json.dumps(s, ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
-def _value(v: Any) -> str:
-    """A TOML value; tables inline (a prior set's deeper tables are small: a claim's override, a prior)."""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int | float):
-        return repr(v)
-    if isinstance(v, str):
-        return _string(v)
-    if isinstance(v, list | tuple):
-        return "[" + ", ".join(_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        items = [f"{_key(k)} = {_value(x)}" for k, x in v.items() if x is not None]
-        return "{ " + ", ".join(items) + " }" if items else "{}"
-    raise TypeError(f"no TOML form for {v!r}")
-
-
 def _toml(data: dict) -> str:
-    """A prior set as TOML: ``[prior_set]`` first, then a section per top-level table (its entries one per line,
-    deeper tables inline), None left out."""
-    lines = []
+    """A prior set as TOML (tomli-w, the maintained writer): ``[prior_set]`` first, None left out."""
+    import tomli_w
+
+    def kept(v):
+        return {k: kept(x) for k, x in v.items() if x is not None} if isinstance(v, dict) else v
+
     order = ["prior_set", *(k for k in data if k != "prior_set")]
-    for k in order:
-        v = data.get(k)
-        if v is not None and not isinstance(v, dict):
-            lines.append(f"{_key(k)} = {_value(v)}")
-    for k in order:
-        v = data.get(k)
-        if isinstance(v, dict):
-            lines.append(f"\n[{_key(k)}]")
-            lines += [f"{_key(kk)} = {_value(x)}" for kk, x in v.items() if x is not None]
-    return "\n".join(lines).lstrip("\n") + "\n"
+    return tomli_w.dumps({k: kept(data[k]) for k in order if k in data and data[k] is not None})
 
 
 __all__ = ["Workbench"]

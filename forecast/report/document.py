@@ -96,13 +96,6 @@ def _first_sentence(s: str) -> str:
     return re.sub(r"\s*\([^)]*\)", "", first).strip()
 
 
-def _lower(s: str) -> str:
-    """A label inside a sentence: the model's labels may open with a name ("Kim ...", "Seoul ..."), so only an
-    article is lowered."""
-    first = s.split(" ", 1)[0]
-    return s[:1].lower() + s[1:] if first in {"The", "A", "An"} else s
-
-
 def _common_words(spec: ScenarioModel, data: dict) -> frozenset[str]:
     """The words the model's own prose writes in lower case (paraphrases, question texts, notes): a label opening
     with one of them is lowered inside a sentence; a name, never written in lower case, keeps its capital."""
@@ -162,7 +155,7 @@ class _Doc:
         if d["watch"]:
             w = d["watch"][0]
             q, e = next(iter(w["effects"].items()))
-            out.append(f"The sign to watch is whether {_lower(w['watch'])} "
+            out.append(f"The sign to watch is whether {text.lower_first(w['watch'])} "
                        f"({summary.pct(w['p_yes'])} chance): if it does, {self.j[q]['short']} goes to "
                        f"{summary.pct(e['if_yes'])}; if not, to {summary.pct(e['if_no'])}.")
         dom = self._dominant()
@@ -192,12 +185,14 @@ class _Doc:
                 f"graded {dom['grade']}{extra}); confidence is lower in the judgments that rest mainly on it.")
 
     def key_items(self) -> list[dict]:
-        return [{"n": i + 1, "id": q, "short": self.j[q]["short"], "sentence": text.judgment(self.j[q], self.level),
-                 "because": text.because(self.j[q], self.common), "confidence": self.conf(self.j[q]),
-                 "claims": ", ".join(d["id"] for d in self.j[q]["drivers"] if d["kind"] == "claim") or "none",
-                 "ref": f"{q}; claims " + (", ".join(d["id"] for d in self.j[q]["drivers"] if d["kind"] == "claim")
-                                           or "none")}
-                for i, q in enumerate(self.keys)]
+        out = []
+        for i, q in enumerate(self.keys):
+            j = self.j[q]
+            ids = ", ".join(d["id"] for d in j["drivers"] if d["kind"] == "claim") or "none"
+            out.append({"n": i + 1, "id": q, "short": j["short"], "sentence": text.judgment(j, self.level),
+                        "because": text.because(j, self.common), "confidence": self.conf(j), "claims": ids,
+                        "ref": f"{q}; claims {ids}"})
+        return out
 
     def others(self) -> list[list[str]]:
         rows = []
@@ -270,36 +265,29 @@ class _Doc:
                              "—" if dd["lo"] is None else f"{summary.pts(dd['lo'])} to {summary.pts(dd['hi'])}"])
             acts = [f"{self.labels.get(k, k)}: {'yes' if v is True else 'no' if v is False else _show(v)}"
                     for k, v in {**w["do"], **w["observe"]}.items()]
+            # how each was computed, its settings and warnings: the method annex (method())
             out.append({"id": w["id"], "header": text.whatif_header(w["label"], self.common), "acts": "; ".join(acts),
-                        "rows": rows, "how": w["how"],
-                        "set": "; ".join(f"{k} = {v}" for k, v in w["set"].items()),
-                        "warnings": plain_warnings(w.get("diagnostics", {}))})
+                        "rows": rows})
         return out
 
     # ---- competing views -----------------------------------------------------------------------------------
     def views(self) -> dict:
         d = self.d
         st = d["stances"]
-        weights = {s["name"]: s.get("weight") for s in st}
         notes = [{"name": s["name"], "view": _first_sentence(s["description"]),
-                  "weight": None if weights.get(s["name"]) is None else summary.pct(weights[s["name"]])}
-                 for s in st]
+                  "weight": None if s.get("weight") is None else summary.pct(s["weight"])} for s in st]
+        top = max((s for s in st if s.get("weight") is not None), key=lambda s: s["weight"], default=None)
         items, also = [], []
         for v in d["views"]:
             j = self.j[v["id"]]
             if v["id"] not in self.keys:  # the disagreements that matter most: on the key judgments
                 also.append(f"{v['id']} ({j['short']}: {round(100 * v['spread'])} points)")
                 continue
-            rows = []
-            for s in v["stances"]:
-                b = self._differs(s["name"], v["id"])
-                rows.append([s["name"], summary.pct(s["mean"]), s["word"], self._belief(b) if b else
-                             "the baseline's beliefs on the claims that move it most"])
-            fav = None
-            if any(w is not None for w in weights.values()):
-                top = max((s for s in st if s.get("weight") is not None), key=lambda s: s["weight"])
-                fav = (f"The evidence so far favours the {top['name']} view most (weight {summary.pct(top['weight'])} "
-                       f"of the stances'), which puts it at {summary.pct(top['questions'][v['id']]['mean'])}.")
+            rows = [[s["name"], summary.pct(s["mean"]), s["word"], self._belief(s["differs"]) if s["differs"] else
+                     "the baseline's beliefs on the claims that move it most"] for s in v["stances"]]
+            fav = None if top is None else (
+                f"The evidence so far favours the {top['name']} view most (weight {summary.pct(top['weight'])} "
+                f"of the stances'), which puts it at {summary.pct(top['questions'][v['id']]['mean'])}.")
             items.append({"id": v["id"], "short": j["short"], "spread": round(100 * v["spread"]), "rows": rows,
                           "favoured": fav})
         assumptions = [[a["id"], a["label"].split(": ", 1)[-1], f"{a['source']} ({a['grade']})",
@@ -312,24 +300,11 @@ class _Doc:
         return {"notes": notes, "items": items, "also": "; ".join(also), "assumptions": assumptions,
                 "outlook": outlook}
 
-    def _differs(self, stance: str, q: str) -> dict | None:
-        """The claim among those that move ``q`` most (its tornado) on which ``stance`` differs most from the
-        baseline: the swing times the difference in belief."""
-        st = next(s for s in self.d["stances"] if s["name"] == stance)
-        base = self.d["stances"][0]["credences"]
-        bars = [b for b in self.d["sensitivity"]["questions"].get(q, {}).get("bars", []) if b["kind"] == "claim"]
-        best = max(bars, key=lambda b: (b["swing"] * abs(st["credences"][b["id"]] - base[b["id"]]), b["id"]),
-                   default=None)
-        if best is None or abs(st["credences"][best["id"]] - base[best["id"]]) < 1e-9:
-            return None
-        return {"id": best["id"], "credence": st["credences"][best["id"]], "baseline": base[best["id"]]}
-
     def _belief(self, b: dict) -> str:
         """What a stance believes of one claim, against the baseline, in plain words."""
         c = self.claims[b["id"]]
         verb = "believes" if b["credence"] > b["baseline"] else "doubts"
-        return (f"{verb} {b['id']} ({c['source']}: {text.lower_first(c['cause'], self.common)} "
-                f"{c['direction']} {text.lower_first(c['effect'], self.common)}), "
+        return (f"{verb} {b['id']} ({c['source']}: {text.claim_phrase(c, self.common)}), "
                 f"{summary.pct(b['credence'])} against {summary.pct(b['baseline'])}")
 
     # ---- track record ----------------------------------------------------------------------------------------
@@ -425,7 +400,7 @@ class _Doc:
             "ess": None if diag.get("ess_bulk_min") is None
             else f"bulk {diag['ess_bulk_min']:.0f}, tail {diag['ess_tail_min']:.0f}",
             "divergences": diag.get("divergences"), "raw": diag.get("warnings", []),
-            "plain": plain_warnings(diag), "bad": self.d.get("sampler_bad", False),
+            "plain": base, "bad": self.d.get("sampler_bad", False),
             "glossary": [{"term": a, "text": b} for a, b in GLOSSARY],
             "words": [{"word": w, "band": f"{summary.pct(b[0])}–{summary.pct(b[1])}"}
                       for w, b in self.d["words"].items()],

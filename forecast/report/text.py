@@ -85,7 +85,7 @@ def lower_first(s: str, common: frozenset[str] = frozenset({"a", "an", "the"})) 
 ARTICLES: frozenset[str] = frozenset({"a", "an", "the"})
 
 
-def _claim_phrase(d: dict, common: frozenset[str] = ARTICLES) -> str:
+def claim_phrase(d: dict, common: frozenset[str] = ARTICLES) -> str:
     """"<cause> raises <effect>" with the model's own labels (a name opening a label keeps its capital)."""
     verb = "raises" if d.get("direction") == "raises" else "lowers"
     return f"{lower_first(d['cause'], common)} {verb} {lower_first(d['effect'], common)}"
@@ -94,7 +94,7 @@ def _claim_phrase(d: dict, common: frozenset[str] = ARTICLES) -> str:
 def driver_phrase(d: dict, common: frozenset[str] = ARTICLES) -> str:
     """One driver in plain words: a claim with its id, source and grade, or a base rate."""
     if d["kind"] == "claim":
-        return f"the claim that {_claim_phrase(d, common)} ({d['id']}; {d['source']}, graded {d['grade']})"
+        return f"the claim that {claim_phrase(d, common)} ({d['id']}; {d['source']}, graded {d['grade']})"
     return f"the base rate of {lower_first(d['label'].rsplit(' (', 1)[0], common)} (how common it is without any claim)"
 
 
@@ -116,24 +116,6 @@ def whatif_header(label: str, common: frozenset[str] = ARTICLES) -> str:
     return "If " + lower_first(label, common)
 
 
-def flip_sentence(f: dict, claims: dict, labels: dict, common: frozenset[str] = ARTICLES) -> str:
-    """One change that would move a key judgment's word, in plain words."""
-    now = f"it would read {f['word_to']} ({pct(f['probability'])})"
-    k = f["kind"]
-    if k == "credence":
-        c = claims.get(f["id"], {})
-        what = f"claim {f['id']} ({c.get('source', '?')}: {_claim_phrase(c, common)})" if c else f"claim {f['id']}"
-        return f"If our belief in {what} were {pct(float(f['to']))} instead of {pct(float(f['from']))}, {now}."
-    if k == "strength":
-        return f"If the effect claimed in {f['id']} were {f['to']} rather than {f['from']}, {now}."
-    if k == "base":
-        return (f"If, without any claim, {lower_first(labels.get(f['id'], f['id']), common)} were {f['to']} "
-                f"rather than {f['from']}, {now}.")
-    if k == "reversed":
-        return f"Had observation {f['id']} gone the other way, {now}."
-    return f"Without observation {f['id']}, {now}."
-
-
 def flip_change(c: dict, labels: dict | None = None, common: frozenset[str] = ARTICLES) -> str:
     """The change of a flip in a few words (the CLI's flips table and the brief's): "belief in claim c01
     60% → 38%"; ``labels`` name a base rate's variable (else its id)."""
@@ -149,5 +131,5 @@ def flip_change(c: dict, labels: dict | None = None, common: frozenset[str] = AR
     return f"observation {ident}{where} {'the other way' if k == 'reversed' else 'left out'}"
 
 
-__all__ += ["ARTICLES", "because", "driver_phrase", "flip_change", "flip_sentence", "headline", "lower_first",
-            "sentence_case", "whatif_header"]
+__all__ += ["ARTICLES", "because", "claim_phrase", "driver_phrase", "flip_change", "headline",
+            "lower_first", "sentence_case", "whatif_header"]
